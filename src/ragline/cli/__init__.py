@@ -1,0 +1,1 @@
+"""The `ragline` command. Subcommands import their heavy dependencies lazily."""

@@ -1,0 +1,71 @@
+"""`ragline run PATH [-p key=value ...] [--json]`: run a workflow as a Prefect flow.
+
+The workflow and its parameters are checked before Prefect is imported, so a
+wrong file or `-p` fails fast with exit code 2 and nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ragline.errors import StepError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="workflow file")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="set an input (repeatable); JSON values are parsed for non-string inputs")
+    parser.add_argument("--json", action="store_true", help="print outputs (or the error) as JSON")
+
+
+def _jsonable(value: Any) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ragline.spec.inputs import check_parameters, parse_assignments
+    from ragline.spec.validate import load_workflow
+
+    loaded = load_workflow(args.path)
+    params = check_parameters(loaded.workflow, parse_assignments(loaded.workflow, args.param))
+
+    from ragline.compiler.flow import compile_workflow
+    from ragline.compiler.failures import as_step_error
+
+    flow = compile_workflow(loaded)
+    state = flow(**params, return_state=True)
+    if state.is_completed():
+        outputs = state.result()
+        if args.json:
+            print(json.dumps({"status": "completed", "outputs": _jsonable(outputs)}, indent=2))
+        else:
+            for key, value in _jsonable(outputs).items():
+                text = value if isinstance(value, str) else json.dumps(value, indent=2)
+                print(f"{key}: {text}")
+        return 0
+    try:
+        state.result(raise_on_failure=True)
+        exc: BaseException = RuntimeError(state.message or "the run did not complete")
+    except BaseException as raised:  # the run's failure, reported below
+        exc = raised
+    error = exc if isinstance(exc, StepError) else as_step_error(exc, "(flow)")
+    if args.json:
+        print(json.dumps({"status": "failed", "error": error.failure.as_dict()}, indent=2))
+    else:
+        print(f"error: {error}", file=sys.stderr)
+    return 2 if error.step_id == "(inputs)" else 1

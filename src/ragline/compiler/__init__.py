@@ -1,0 +1,1 @@
+"""Workflow model -> Prefect flow. Imports Prefect; `ragline.spec` never does."""

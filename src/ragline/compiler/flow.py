@@ -1,0 +1,304 @@
+"""Compile a validated workflow into a Prefect flow: one task per step.
+
+Step options go straight to Prefect (retries, delays with jitter, timeout,
+tags, cache policy); we add only what Prefect cannot know: which failures are
+worth retrying, and a fingerprint that says when a step's result is reusable.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow, Task, get_run_logger
+from prefect.cache_policies import NO_CACHE, CachePolicy
+from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from ragline.compiler.failures import as_step_error
+from ragline.compiler.fingerprint import content_digest, digest
+from ragline.compiler.plan import PlannedStep, env_values, plan
+from ragline.errors import ErrorCategory, ParameterError, StepError
+from ragline.spec.expressions import resolve
+from ragline.spec.inputs import PYTHON_TYPES, check_parameters, has_default
+from ragline.spec.model import StepSpec, Workflow
+from ragline.spec.validate import LoadedWorkflow
+from ragline.steps.base import StepType
+from ragline.steps.context import RunInfo, RunServices, StepContext
+from ragline.steps.registry import Registry, default_registry
+
+
+@dataclass
+class StepResult:
+    """What a step task returns: the output plus what downstream fingerprints need."""
+
+    output: Any
+    fingerprint: str
+    duration_s: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepRecord:
+    """One step's outcome in a run, for summaries and artifacts."""
+
+    step_id: str
+    uses: str
+    state: str
+    duration_s: float | None
+    cached: bool
+    retries: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Ctx:
+    """What the tasks of one compiled workflow share."""
+
+    loaded: LoadedWorkflow
+    registry: Registry
+    services_by_run: dict[str, RunServices] = field(default_factory=dict)
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.loaded.workflow
+
+    def services(self, run_id: str) -> RunServices:
+        return self.services_by_run.setdefault(run_id, RunServices())
+
+
+def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str, Any]) -> str:
+    spec = planned.spec
+    return digest(
+        step_type.name,
+        step_type.version,
+        str(ctx.loaded.directory),
+        spec.with_,
+        {k: inputs.get(k) for k in sorted(planned.input_refs)},
+        env_values(planned.env_refs),
+    )
+
+
+def _key(
+    ctx: _Ctx, spec: StepSpec, step_type: StepType, seed: str, upstream: dict[str, StepResult],
+    inputs: dict[str, Any], services: RunServices, run: RunInfo,
+) -> str:
+    extra = ""
+    if step_type.fingerprint is not None:
+        config = _config(ctx, spec, step_type, upstream, inputs)
+        extra = step_type.fingerprint(config, _context(ctx, spec, services, run))
+    return digest(seed, {k: upstream[k].fingerprint for k in sorted(upstream)}, extra)
+
+
+def _config(
+    ctx: _Ctx, spec: StepSpec, step_type: StepType, upstream: dict[str, StepResult], inputs: dict[str, Any]
+) -> Any:
+    import os
+
+    scope = {
+        "inputs": inputs,
+        "steps": {k: v.output for k, v in upstream.items()},
+        "env": os.environ,
+    }
+    return step_type.config.model_validate(resolve(spec.with_, scope))
+
+
+def _context(ctx: _Ctx, spec: StepSpec, services: RunServices, run: RunInfo) -> StepContext:
+    return StepContext(
+        step_id=spec.id,
+        workflow=ctx.workflow,
+        workflow_dir=ctx.loaded.directory,
+        run=run,
+        services=services,
+    )
+
+
+def _retry_only_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Prefect's retry condition: a bad input is never retried, a rate limit is."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if exc is None:
+        try:
+            state.result(raise_on_failure=True)
+        except BaseException as raised:  # the failure we are classifying
+            exc = raised
+        else:
+            return False
+    return as_step_error(exc, task.name).retryable
+
+
+def _retry_delays(spec: StepSpec, workflow: Workflow) -> float | list[float]:
+    delays = spec.retry_delay_seconds if spec.retry_delay_seconds is not None else workflow.defaults.retry_delay_seconds
+    return delays
+
+
+def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
+    spec = planned.spec
+    step_type = ctx.registry.get(spec.uses)
+    defaults = ctx.workflow.defaults
+    cache_enabled = spec.cache if spec.cache is not None else (defaults.cache and step_type.cache)
+
+    def fingerprint_of(task_inputs: dict[str, Any]) -> str:
+        """The cache key: computed by Prefect's cache policy from the resolved task inputs."""
+        run_id = task_inputs["run_id"]
+        inputs = task_inputs["inputs"]
+        return _key(ctx, spec, step_type, task_inputs["seed"], task_inputs["upstream"], inputs,
+                    ctx.services(run_id), RunInfo(run_id, ctx.workflow.name, inputs))
+
+    def cache_key_fn(task_ctx: TaskRunContext, task_inputs: dict[str, Any]) -> str | None:
+        return fingerprint_of(task_inputs)
+
+    def run_step(upstream: dict[str, StepResult], inputs: dict[str, Any], seed: str, run_id: str) -> StepResult:
+        logger = get_run_logger()
+        started = time.perf_counter()
+        services = ctx.services(run_id)
+        run = RunInfo(run_id=run_id, flow_name=ctx.workflow.name, parameters=inputs)
+        step_ctx = _context(ctx, spec, services, run)
+        step_ctx.logger = logger
+        try:
+            config = _config(ctx, spec, step_type, upstream, inputs)
+            output = step_type(config, step_ctx)
+        except BaseException as exc:
+            error = as_step_error(exc, spec.id)
+            logger.error(
+                "step %s failed [%s, %s, retryable=%s]: %s",
+                spec.id, error.category, error.error_id, error.retryable, error.failure.message,
+            )
+            if error is exc:
+                raise
+            raise error from exc
+        if cache_enabled:
+            fingerprint = fingerprint_of({"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id})
+        else:
+            fingerprint = digest(seed, content_digest(output))
+        return StepResult(output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics))
+
+    return Task(
+        run_step,
+        name=spec.id,
+        task_run_name=spec.id,
+        description=spec.description or step_type.summary,
+        retries=spec.retries if spec.retries is not None else defaults.retries,
+        retry_delay_seconds=_retry_delays(spec, ctx.workflow),
+        retry_jitter_factor=spec.retry_jitter_factor if spec.retry_jitter_factor is not None
+        else defaults.retry_jitter_factor,
+        timeout_seconds=spec.timeout_seconds if spec.timeout_seconds is not None else defaults.timeout_seconds,
+        tags={*defaults.tags, *spec.tags, f"ragline:{spec.uses}"},
+        cache_policy=CachePolicy.from_cache_key_fn(cache_key_fn) if cache_enabled else NO_CACHE,
+        persist_result=True if cache_enabled else None,
+        retry_condition_fn=_retry_only_retryable,
+        log_prints=False,
+    )
+
+
+def _signature(workflow: Workflow) -> inspect.Signature:
+    params = []
+    for name, spec in workflow.inputs.items():
+        annotation = PYTHON_TYPES[spec.type]
+        default = spec.default if has_default(spec) else inspect.Parameter.empty
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return inspect.Signature(params, return_annotation=dict)
+
+
+def compile_workflow(
+    loaded: LoadedWorkflow,
+    registry: Registry | None = None,
+    *,
+    on_finish: Callable[[list[StepRecord], dict[str, Any]], None] | None = None,
+) -> Flow[..., dict[str, Any]]:
+    """A Prefect flow named after the workflow, its inputs as parameters."""
+    ctx = _Ctx(loaded, registry or default_registry())
+    steps = plan(ctx.workflow)
+    tasks = {p.spec.id: _make_task(ctx, p) for p in steps}
+    workflow = ctx.workflow
+
+    def body(**params: Any) -> dict[str, Any]:
+        try:
+            inputs = check_parameters(workflow, params)
+        except ParameterError as err:
+            raise StepError(str(err), category=ErrorCategory.INPUT, retryable=False, step_id="(inputs)") from None
+        flow_ctx = FlowRunContext.get()
+        run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else "local"
+        futures: dict[str, Any] = {}
+        try:
+            for p in steps:
+                spec = p.spec
+                step_type = ctx.registry.get(spec.uses)
+                seed = _seed(ctx, p, step_type, inputs)
+                upstream = {dep: futures[dep] for dep in sorted(p.after)}
+                futures[spec.id] = tasks[spec.id].submit(upstream=upstream, inputs=inputs, seed=seed, run_id=run_id)
+            results: dict[str, StepResult] = {}
+            failure: BaseException | None = None
+            for sid, future in futures.items():
+                future.wait()
+                state = future.state
+                if state.is_completed():
+                    results[sid] = future.result()
+                elif failure is None:
+                    try:
+                        future.result()
+                    except BaseException as exc:  # keep the first step failure, in step order
+                        failure = exc
+            records = [_record(p, futures[p.spec.id], results.get(p.spec.id)) for p in steps]
+            outputs = _outputs(workflow, results) if failure is None else {}
+            if on_finish is not None:
+                on_finish(records, outputs)
+            _publish(workflow, records)
+            if failure is not None:
+                raise failure
+            return outputs
+        finally:
+            ctx.services_by_run.pop(run_id, None)
+
+    body.__signature__ = _signature(workflow)  # type: ignore[attr-defined]
+    body.__annotations__ = {n: PYTHON_TYPES[s.type] for n, s in workflow.inputs.items()} | {"return": dict}
+    body.__name__ = workflow.name.replace("-", "_").replace(".", "_")
+    body.__doc__ = workflow.description or f"ragline workflow {workflow.name}"
+
+    return Flow(
+        body,
+        name=workflow.name,
+        description=workflow.description,
+        task_runner=ThreadPoolTaskRunner(max_workers=max(4, len(steps))),
+        validate_parameters=False,
+        persist_result=False,
+        log_prints=False,
+    )
+
+
+def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecord:
+    state = future.state
+    cached = state.name == "Cached"
+    return StepRecord(
+        step_id=p.spec.id,
+        uses=p.spec.uses,
+        state=state.name,
+        duration_s=None if cached or result is None else result.duration_s,
+        cached=cached,
+        metrics=result.metrics if result else {},
+    )
+
+
+def _outputs(workflow: Workflow, results: dict[str, StepResult]) -> dict[str, Any]:
+    scope = {"steps": {k: v.output for k, v in results.items()}, "inputs": {}, "env": {}}
+    if workflow.outputs:
+        return {k: resolve(v, scope) for k, v in workflow.outputs.items()}
+    downstream = {d for s in plan(workflow) for d in s.after}
+    return {sid: r.output for sid, r in results.items() if sid not in downstream}
+
+
+def _publish(workflow: Workflow, records: list[StepRecord]) -> None:
+    from ragline.compiler.report import publish_run_summary
+
+    publish_run_summary(workflow, records)
+
+
+def load_and_compile(path: str | Path, registry: Registry | None = None) -> Flow[..., dict[str, Any]]:
+    from ragline.spec.validate import load_workflow
+
+    return compile_workflow(load_workflow(path, registry), registry)

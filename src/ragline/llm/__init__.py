@@ -1,0 +1,1 @@
+"""Everything between a workflow and a model provider, all through LiteLLM."""

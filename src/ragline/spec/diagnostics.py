@@ -1,0 +1,136 @@
+"""Turn jsonschema and pydantic errors into messages a workflow author can act on."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from ragline.errors import Diagnostic
+from ragline.spec.loader import JsonPath, LoadedYaml
+
+_JSON_TYPE = {
+    str: "string", int: "integer", float: "number", bool: "boolean",
+    list: "list", dict: "mapping", type(None): "null",
+}
+
+_PATTERN_HINTS = {
+    "api_key": "API keys are references, never literal values: write 'env:NAME' or 'secret:BLOCK_NAME'",
+    "id": "step ids are lowercase letters, digits, '-' and '_', starting with a letter (e.g. 'embed-docs')",
+    "name": "workflow names are lowercase letters, digits, '.', '-' and '_' (e.g. 'docs-qa')",
+    "table": "table names are letters, digits, '.', '-' and '_'",
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def describe(value: Any) -> str:
+    kind = _JSON_TYPE.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)):
+        return f"a {kind}"
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kind} {shown}"
+
+
+def _owner(loaded: LoadedYaml, path: JsonPath) -> str:
+    if not path:
+        return "the workflow"
+    if len(path) == 3 and path[0] == "steps" and path[2] == "with":
+        try:
+            uses = loaded.data["steps"][path[1]]["uses"]
+            return f"step type '{uses}'"
+        except (KeyError, IndexError, TypeError):
+            return "this step"
+    if len(path) == 2 and path[0] == "steps":
+        return "a step"
+    return f"'{path[-1]}'"
+
+
+def _is_expression_branch(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("$ref") == "#/$defs/Expression"
+
+
+def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagnostic]:
+    path: JsonPath = tuple(error.absolute_path)
+    v = error.validator
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    if v == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(schema.get("properties", {}))
+        out = []
+        for key in instance:
+            if key in allowed:
+                continue
+            msg = f"'{key}' is not a field of {_owner(loaded, path)}{did_you_mean(key, allowed)}"
+            if not did_you_mean(key, allowed):
+                msg += f" (fields: {', '.join(sorted(allowed))})"
+            out.append(loaded.diagnostic((*path, key), msg, key=True))
+        return out
+    if v == "required":
+        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
+        return [loaded.diagnostic(path, f"missing required key '{k}' in {_owner(loaded, path)}") for k in missing]
+    if v in ("anyOf", "oneOf"):
+        branches = error.validator_value if isinstance(error.validator_value, list) else []
+        if any(_is_expression_branch(b) for b in branches):
+            if isinstance(instance, str) and "${{" in instance:
+                return [loaded.diagnostic(path, f"'{instance}' is not a valid expression: write '${{{{ inputs.NAME }}}}' "
+                                                "or '${{ steps.ID.output }}' alone in the value")]
+            typed = [e for e in error.context or [] if not _is_expression_branch(branches[e.schema_path[0]])]
+            if typed:
+                # Report the deepest error from the typed branch.
+                best = max(typed, key=lambda e: len(e.absolute_path))
+                return from_schema_error(loaded, best)
+        if all(isinstance(b, dict) and b.get("type") == "null" or "$ref" in b or "type" in b for b in branches):
+            kinds = [b.get("type") or b.get("$ref", "").rsplit("/", 1)[-1] for b in branches if isinstance(b, dict)]
+            kinds = [k for k in kinds if k and k != "null"]
+            deeper = [e for e in error.context or [] if len(e.absolute_path) > len(path)]
+            if deeper:
+                return from_schema_error(loaded, max(deeper, key=lambda e: len(e.absolute_path)))
+            return [loaded.diagnostic(path, f"expected {' or '.join(kinds) or 'another value'}, found {describe(instance)}")]
+        return [loaded.diagnostic(path, error.message)]
+    if v == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        expected = {"object": "a mapping", "array": "a list"}.get(expected, expected)
+        return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
+    if v == "const":
+        if path == ("apiVersion",):
+            return [loaded.diagnostic(path, f"apiVersion must be 'ragline/v1', found {describe(instance)}; "
+                                            "this version of ragline reads ragline/v1 workflows")]
+        return [loaded.diagnostic(path, f"expected {error.validator_value!r}, found {describe(instance)}")]
+    if v == "enum":
+        if len(path) == 3 and path[0] == "steps" and path[2] == "uses":
+            return []  # the semantic check reports unknown step types with suggestions
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(str(instance), choices)
+        return [loaded.diagnostic(path, f"{describe(instance)} is not one of {', '.join(choices)}{hint}")]
+    if v == "pattern":
+        key = str(path[-1]) if path else ""
+        hint = _PATTERN_HINTS.get(key, f"it must match {error.validator_value}")
+        return [loaded.diagnostic(path, f"{describe(instance)} is not allowed here: {hint}")]
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "exclusiveMinimum": "more than",
+                "maximum": "at most", "exclusiveMaximum": "less than"}[v]
+        return [loaded.diagnostic(path, f"{instance!r} is out of range: it must be {word} {error.validator_value}")]
+    if v in ("minItems", "minLength"):
+        what = "item" if v == "minItems" else "character"
+        return [loaded.diagnostic(path, f"needs at least {error.validator_value} {what}(s)")]
+    return [loaded.diagnostic(path, error.message)]
+
+
+def from_pydantic_errors(loaded: LoadedYaml, base: JsonPath, errors: list[Any]) -> list[Diagnostic]:
+    out = []
+    for err in errors:
+        loc = tuple(p for p in err.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-")))
+        msg = str(err.get("msg", "invalid value"))
+        msg = msg.removeprefix("Value error, ")
+        out.append(loaded.diagnostic((*base, *loc), msg))
+    return out

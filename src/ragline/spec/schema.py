@@ -1,0 +1,143 @@
+"""Generate the JSON Schemas editors and `ragline validate` use, from the pydantic models.
+
+`workflow.schema.json` is the Workflow model plus, for every registered step
+type (built-in or plugin), an if/then that types that step's `with:`. Each
+config field also accepts a `${{ }}` expression, except `Ref` fields, which
+accept only one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ragline.spec.model import Workflow
+from ragline.steps.base import RefMarker, StepType
+from ragline.steps.registry import Registry
+
+SCHEMA_ID = "https://ragline.dev/schemas/workflow.schema.json"
+EXPRESSION_DEF = {
+    "type": "string",
+    "pattern": r"^\s*\$\{\{.*\}\}\s*$",
+    "description": "A ${{ }} data path: inputs.NAME, steps.ID.output[.field], env.NAME.",
+}
+
+
+def _is_ref(step_type: StepType, field_name: str) -> bool:
+    info = step_type.config.model_fields.get(field_name)
+    return bool(info and any(isinstance(m, RefMarker) for m in info.metadata))
+
+
+def _field_name(step_type: StepType, prop: str) -> str:
+    for name, info in step_type.config.model_fields.items():
+        if (info.alias or name) == prop:
+            return name
+    return prop
+
+
+def config_schema(step_type: StepType, ref_prefix: str = "") -> dict[str, Any]:
+    """The schema of one step type's `with:`, expressions allowed where they fit."""
+    template = f"#/$defs/{ref_prefix}{{model}}"
+    schema = step_type.config.model_json_schema(by_alias=True, ref_template=template)
+    expression_ref = {"$ref": "#/$defs/Expression"}
+    for prop, prop_schema in list(schema.get("properties", {}).items()):
+        description = prop_schema.get("description")
+        if _is_ref(step_type, _field_name(step_type, prop)):
+            wrapped: dict[str, Any] = dict(expression_ref)
+        else:
+            inner = {k: v for k, v in prop_schema.items() if k not in ("description", "title", "default")}
+            wrapped = {"anyOf": [inner, expression_ref]}
+            if "default" in prop_schema:
+                wrapped["default"] = prop_schema["default"]
+        if description:
+            wrapped["description"] = description
+        schema["properties"][prop] = wrapped
+    schema["title"] = f"{step_type.name} (with:)"
+    if step_type.summary:
+        schema["description"] = step_type.summary
+    return schema
+
+
+def standalone_config_schema(step_type: StepType) -> dict[str, Any]:
+    schema = config_schema(step_type)
+    schema.setdefault("$defs", {})["Expression"] = EXPRESSION_DEF
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def workflow_schema(registry: Registry) -> dict[str, Any]:
+    schema = Workflow.model_json_schema(by_alias=True, mode="validation")
+    defs = schema.setdefault("$defs", {})
+    defs["Expression"] = EXPRESSION_DEF
+    step_spec = defs["StepSpec"]
+    names = registry.names()
+    step_spec["properties"]["uses"]["enum"] = names
+    branches = []
+    for name in names:
+        step_type = registry.get(name)
+        prefix = f"{name}__"
+        cfg = config_schema(step_type, ref_prefix=prefix)
+        for def_name, def_schema in cfg.pop("$defs", {}).items():
+            defs[f"{prefix}{def_name}"] = def_schema
+        defs[f"{prefix}with"] = cfg
+        branches.append(
+            {
+                "if": {"properties": {"uses": {"const": name}}, "required": ["uses"]},
+                "then": {"properties": {"with": {"$ref": f"#/$defs/{prefix}with"}}},
+            }
+        )
+    if branches:
+        step_spec["allOf"] = branches
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def expected_files(registry: Registry) -> dict[str, str]:
+    """Relative path under schemas/ -> file content."""
+    files = {"workflow.schema.json": render(workflow_schema(registry))}
+    for name in registry.names():
+        files[f"steps/{name}.schema.json"] = render(standalone_config_schema(registry.get(name)))
+    return files
+
+
+def stale_files(schema_dir: Path, registry: Registry) -> list[str]:
+    """Files under schema_dir that differ from what the models generate (or are extra)."""
+    expected = expected_files(registry)
+    stale = [rel for rel, text in expected.items()
+             if not (schema_dir / rel).is_file() or (schema_dir / rel).read_text() != text]
+    if (schema_dir / "steps").is_dir():
+        stale += [f"steps/{p.name}" for p in (schema_dir / "steps").glob("*.schema.json")
+                  if f"steps/{p.name}" not in expected]
+    return sorted(stale)
+
+
+def write_files(schema_dir: Path, registry: Registry) -> list[str]:
+    expected = expected_files(registry)
+    (schema_dir / "steps").mkdir(parents=True, exist_ok=True)
+    for p in (schema_dir / "steps").glob("*.schema.json"):
+        if f"steps/{p.name}" not in expected:
+            p.unlink()
+    written = []
+    for rel, text in expected.items():
+        target = schema_dir / rel
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
+            written.append(rel)
+    return written
+
+
+_cached: dict[int, dict[str, Any]] = {}
+
+
+def cached_workflow_schema(registry: Registry) -> dict[str, Any]:
+    key = id(registry)
+    if key not in _cached:
+        _cached[key] = workflow_schema(registry)
+    return _cached[key]

@@ -1,0 +1,128 @@
+"""Shared real backends for the whole test session.
+
+One Prefect server (SQLite, temporary PREFECT_HOME) is started once and every
+test, in-process or through the `ragline` CLI in a subprocess, talks to it. An
+autouse guard refuses network connections beyond loopback, so no test quietly
+depends on the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# Settings must be in the environment before anything imports prefect or litellm.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="ragline-tests-"))
+_PREFECT_PORT = _free_port()
+os.environ.update(
+    {
+        "PREFECT_HOME": str(_SESSION_HOME / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{_PREFECT_PORT}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A real Prefect server on loopback for the session; its API URL."""
+    url = os.environ["PREFECT_API_URL"]
+    log = open(_SESSION_HOME / "prefect-server.log", "w")  # noqa: SIM115 - lives for the session
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(_PREFECT_PORT), "--no-ui"],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.close()
+            raise RuntimeError((_SESSION_HOME / "prefect-server.log").read_text()[-3000:])
+        time.sleep(0.25)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def prefect(prefect_server: str) -> str:
+    """Depend on this in a test that runs flows."""
+    return prefect_server
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (str(host).startswith("127.") or host in ("localhost", "::1")):
+            raise OSError(f"test tried to reach {address}: tests may only use 127.0.0.1")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder laid out like a project: workflows/ beside data."""
+    (tmp_path / "workflows").mkdir()
+    return tmp_path
+
+
+def ragline_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real `ragline` command."""
+    exe = shutil.which("ragline", path=str(Path(sys.executable).parent)) or "ragline"
+    return subprocess.run(
+        [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    return ragline_cli
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
