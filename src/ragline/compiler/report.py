@@ -1,8 +1,14 @@
-"""Publish a run's summary as a Prefect markdown artifact on the flow run."""
+"""Publish what a run did as Prefect artifacts on the flow run.
+
+Steps never import Prefect: they describe artifacts as data in
+`ctx.metrics["artifacts"]` (a list of {key, kind: markdown|table, data,
+description}) and this module publishes them, plus the run summary.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from ragline.spec.model import Workflow
 
@@ -23,11 +29,28 @@ def summary_markdown(workflow: Workflow, records: list[StepRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _artifact_key(text: str) -> str:
+    # Prefect artifact keys: lowercase letters, digits and dashes only.
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "artifact"
+
+
 def publish_run_summary(workflow: Workflow, records: list[StepRecord]) -> None:
-    from prefect.artifacts import create_markdown_artifact
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     create_markdown_artifact(
         markdown=summary_markdown(workflow, records),
         key="run-summary",
         description=f"Steps of {workflow.name}: state, duration, cache hits",
     )
+    for record in records:
+        for artifact in record.metrics.get("artifacts", []):
+            publish_artifact(record.step_id, artifact, create_markdown_artifact, create_table_artifact)
+
+
+def publish_artifact(step_id: str, artifact: dict[str, Any], markdown_fn: Any, table_fn: Any) -> None:
+    key = _artifact_key(f"{step_id}-{artifact.get('key', 'report')}")
+    description = artifact.get("description") or f"{artifact.get('key', 'report')} of step {step_id}"
+    if artifact.get("kind") == "table":
+        table_fn(table=artifact["data"], key=key, description=description)
+    else:
+        markdown_fn(markdown=str(artifact["data"]), key=key, description=description)

@@ -1,0 +1,34 @@
+# One command to set up and run the main example; one to set up and run the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export LITELLM_LOCAL_MODEL_COST_MAP ?= True
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: setup demo test lint bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml plugins/ragline-example/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# The CPU build of torch first: a plain `torch` requirement pulls a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]' -e plugins/ragline-example
+	touch $@
+
+demo: setup
+	$(BIN)/ragline run workflows/docs_qa.yaml -p question="How do I write a plugin step?"
+
+test: setup
+	$(BIN)/ragline schema --check
+	$(BIN)/ragline validate workflows/*.yaml
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check src tests plugins flows bench
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m bench
