@@ -1,0 +1,42 @@
+"""The one place ragline imports LiteLLM: offline defaults first, providers registered once.
+
+`import litellm` costs seconds, so nothing imports this module at load time of
+`ragline.spec`, `ragline.steps` or `ragline.cli`; it is imported inside the
+functions that call a model.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_ready = False
+
+
+def litellm() -> Any:
+    """LiteLLM, configured for ragline: local cost map, quiet, local providers registered."""
+    global _ready
+    # Without this LiteLLM fetches its price list from the internet at import.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm as _litellm
+
+    if _ready:
+        return _litellm
+    with _lock:
+        if not _ready:
+            from ragline.llm.providers.local import LocalProvider
+            from ragline.llm.redact import install_log_filters
+
+            _litellm.suppress_debug_info = True
+            _litellm.telemetry = False
+            if not any(item.get("provider") == "local" for item in _litellm.custom_provider_map):
+                _litellm.custom_provider_map = [
+                    *_litellm.custom_provider_map,
+                    {"provider": "local", "custom_handler": LocalProvider()},
+                ]
+                _litellm.utils.custom_llm_setup()
+            install_log_filters()
+            _ready = True
+    return _litellm

@@ -1,0 +1,67 @@
+"""The model-response cache: LiteLLM's `Cache`, on disk by default, Redis for several workers.
+
+Only deterministic requests are cached (temperature 0, no streaming): the same
+alias (and the same deployments behind it), messages and parameters return the
+stored answer without a model call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ragline.llm._litellm import litellm
+from ragline.spec.model import CacheSpec
+
+
+def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | None:
+    """A LiteLLM `Cache` for the spec, or None when caching is off."""
+    if spec.type == "none":
+        return None
+    lib = litellm()
+    from litellm.caching.caching import Cache
+
+    if spec.type == "redis":
+        if not spec.url:
+            from ragline.errors import ConfigError
+
+            raise ConfigError(
+                "cache.type is redis but cache.url is missing",
+                hint="set cache.url: redis://host:6379/0",
+            )
+        url = urlparse(spec.url)
+        kwargs: dict[str, Any] = {
+            "type": "redis",
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 6379),
+            "namespace": "ragline",
+        }
+        if url.password:
+            kwargs["password"] = url.password
+        if url.path.strip("/").isdigit():
+            kwargs["db"] = int(url.path.strip("/"))
+    else:
+        folder = Path(spec.dir) if spec.dir else state_dir / "cache"
+        if not folder.is_absolute():
+            folder = workflow_dir / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        kwargs = {"type": "disk", "disk_cache_dir": str(folder)}
+    if spec.ttl:
+        kwargs["ttl"] = spec.ttl
+    del lib
+    return Cache(**kwargs)
+
+
+def cache_model_key(alias: str, deployments: list[dict[str, Any]]) -> str:
+    """The `model` part of a cache key: the alias and what stands behind it (never the keys)."""
+    public = [
+        {k: v for k, v in d.get("litellm_params", {}).items() if k != "api_key"}
+        for d in deployments
+    ]
+    digest = hashlib.sha256(json.dumps(public, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+    return f"{alias}@{digest}"

@@ -1,0 +1,86 @@
+"""Turn what LiteLLM raised into a StepError that names every deployment that failed.
+
+The Router records each failed attempt in the request's metadata
+(`previous_models`); the final exception carries the last error and any
+fallback's. The category and retryability come from `compiler.failures`
+(which classifies LiteLLM exceptions by class name), so Prefect retries a
+rate limit but not a bad request. Every message is redacted of known keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ragline.errors import RaglineError, StepError
+from ragline.llm.redact import redact
+
+_PREFIX = re.compile(r"^(?:litellm\.)?(\w+(?:Error|Exception|Timeout)):\s*")
+_FALLBACK = re.compile(r"Fallback to (?P<alias>[\w.-]+) also failed:\s*(?P<err>.*)", re.S)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """A provider error without LiteLLM's repeated prefixes and retry footers."""
+    text = " ".join(text.split())
+    text = _FALLBACK.sub("", text)
+    cut = text.find(" LiteLLM")
+    if cut > 0:
+        text = text[:cut]
+    while True:
+        m = _PREFIX.match(text)
+        if not m:
+            break
+        text = text[m.end() :]
+    text = text.replace("litellm.", "").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fallback_errors(text: str) -> list[str]:
+    m = _FALLBACK.search(" ".join(text.split()))
+    return [f"fallback '{m.group('alias')}': {_short(m.group('err'))}"] if m else []
+
+
+def attempts(metadata: dict[str, Any]) -> list[str]:
+    """'deployment: ErrorType: message' for each attempt the Router recorded."""
+    out = []
+    for item in metadata.get("previous_models") or ():
+        if not isinstance(item, dict):
+            continue
+        where = item.get("deployment_id") or item.get("model") or item.get("model_group") or "?"
+        model = item.get("model")
+        label = f"{where} ({model})" if model and model not in str(where) else str(where)
+        out.append(
+            f"{label}: {item.get('exception_type')}: {_short(str(item.get('exception_string', '')))}"
+        )
+    return out
+
+
+def model_error(exc: BaseException, alias: str, metadata: dict[str, Any]) -> BaseException:
+    """A StepError for a failed model call (ragline's own errors pass through)."""
+    if isinstance(exc, RaglineError):
+        return exc
+    from ragline.compiler.failures import as_step_error
+
+    classified = as_step_error(exc, "")
+    tried = list(dict.fromkeys(attempts(metadata)))
+    last_where = (
+        metadata.get("model_info", {}).get("id")
+        if isinstance(metadata.get("model_info"), dict)
+        else None
+    )
+    last = f"{last_where or alias}: {type(exc).__name__}: {_short(str(exc), 600)}"
+    if last not in tried:
+        tried.append(last)
+    tried.extend(_fallback_errors(str(exc)))
+    lines = "\n    ".join(tried)
+    message = redact(
+        f"model alias '{alias}': no deployment answered ({len(tried)} failed attempts):\n    {lines}"
+    )
+    return StepError(
+        message,
+        category=classified.category,
+        retryable=classified.retryable,
+        hint=classified.failure.hint
+        or "check the deployments under `models:` (api_base, key, model name)",
+        details={"alias": alias, "error_type": type(exc).__name__},
+    )

@@ -1,0 +1,141 @@
+"""The `generate` step's work: call, validate structured output, record usage."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ragline.errors import ErrorCategory, StepError
+from ragline.llm.service import Completion, model_service
+from ragline.llm.types import Generation, Usage
+from ragline.llm.usage import record_usage
+
+if TYPE_CHECKING:
+    from ragline.steps.context import StepContext
+    from ragline.steps.generate import GenerateConfig
+
+
+def _response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's structured-output form; providers that lack it get the schema in the prompt too."""
+    return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+
+
+def parse_json(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """(parsed value, None) or (None, what is wrong) for an answer that should match `schema`."""
+    import jsonschema
+
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`")
+        body = body[body.find("\n") + 1 :] if "\n" in body else body
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        return None, f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path)
+    )
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.path) or "(root)"
+        return None, f"the answer does not match the schema at {where}: {e.message}"
+    return value, None
+
+
+def _merge(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        model=b.model or a.model,
+        calls=a.calls + b.calls,
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        cost_usd=a.cost_usd + b.cost_usd,
+        latency_ms=a.latency_ms + b.latency_ms,
+        cache_hits=a.cache_hits + b.cache_hits,
+        retries=a.retries + b.retries,
+        fallbacks=a.fallbacks + b.fallbacks,
+    )
+
+
+def run_generation(
+    config: GenerateConfig, messages: list[dict[str, str]], ctx: StepContext
+) -> Generation:
+    service = model_service(ctx)
+    schema = config.response_format
+    if schema is not None:
+        instruction = "Reply with JSON only, matching this JSON Schema:\n" + json.dumps(
+            schema, sort_keys=True
+        )
+        messages = [{"role": "system", "content": instruction}, *messages]
+
+    line: list[str] = []
+
+    def on_text(delta: str) -> None:
+        line.append(delta)
+        text = "".join(line)
+        if "\n" in text:
+            *done, rest = text.split("\n")
+            for d in done:
+                ctx.logger.info("%s> %s", config.model, d)
+            line[:] = [rest]
+
+    def call(msgs: list[dict[str, str]]) -> Completion:
+        return service.complete(
+            config.model,
+            msgs,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            stop=config.stop,
+            response_format=_response_format(schema) if schema is not None else None,
+            stream=config.stream,
+            on_text=on_text if config.stream else None,
+            params=config.params,
+        )
+
+    result = call(messages)
+    if config.stream and line and "".join(line).strip():
+        ctx.logger.info("%s> %s", config.model, "".join(line))
+    usage = result.usage
+    parsed: Any = None
+    attempts = 1
+    if schema is not None:
+        parsed, problem = parse_json(result.text, schema)
+        if problem is not None:
+            attempts = 2
+            ctx.logger.warning("generate: %s; asking %s once more", problem, config.model)
+            retry = [
+                *messages,
+                {"role": "assistant", "content": result.text},
+                {
+                    "role": "user",
+                    "content": f"That reply is invalid: {problem}. Reply again with JSON only.",
+                },
+            ]
+            result = call(retry)
+            usage = _merge(usage, result.usage)
+            parsed, problem = parse_json(result.text, schema)
+            if problem is not None:
+                record_usage(ctx, config.model, usage)
+                raise StepError(
+                    f"model alias '{config.model}' gave no valid JSON after 2 attempts: {problem}",
+                    category=ErrorCategory.MODEL,
+                    retryable=False,
+                    hint="simplify response_format, or use a model that supports structured output",
+                    details={"last_answer": result.text[:500]},
+                )
+    record_usage(ctx, config.model, usage, cache_hit=result.cache_hit)
+    metadata: dict[str, Any] = {
+        "alias": config.model,
+        "deployment": result.deployment,
+        "cache_hit": result.cache_hit,
+        "attempts": attempts,
+    }
+    if result.provider_metadata:
+        metadata["provider"] = result.provider_metadata
+        if result.provider_metadata.get("method") == "extractive":
+            metadata["note"] = (
+                "extractive answer: sentences copied from the retrieved contexts, "
+                "not generated text"
+            )
+    return Generation(
+        text=result.text, model=usage.model, parsed=parsed, usage=usage, metadata=metadata
+    )

@@ -1,0 +1,1 @@
+"""Offline model providers, registered with LiteLLM as the custom provider `local`."""

@@ -1,0 +1,102 @@
+"""The LiteLLM custom provider `local`: `local/extractive` and `local/smollm2`.
+
+Registered in `litellm.custom_provider_map`, so the Router treats these models
+like any remote one: they can sit behind an alias, be a fallback, be cached,
+and report usage. Unknown names fail like an unknown remote model would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from litellm import CustomLLM
+from litellm.llms.custom_llm import CustomLLMError
+from litellm.types.utils import GenericStreamingChunk, ModelResponse
+
+MODELS = ("extractive", "smollm2")
+
+
+def _words(messages: list[Any]) -> int:
+    total = 0
+    for m in messages:
+        content = m.get("content") if isinstance(m, dict) else getattr(m, "content", "")
+        total += len(str(content or "").split())
+    return total
+
+
+class LocalProvider(CustomLLM):
+    """Dispatches `local/<name>` to the offline model `<name>`."""
+
+    def _run(
+        self, model: str, messages: list[Any], optional_params: dict[str, Any]
+    ) -> tuple[str, int, int, dict[str, Any]]:
+        name = model.split("/", 1)[-1]
+        if name == "extractive":
+            from ragline.llm.providers import extractive
+
+            text, meta = extractive.answer(messages)
+            return text, _words(messages), len(text.split()), meta
+        if name == "smollm2":
+            from ragline.llm.providers import smollm2
+
+            stop = optional_params.get("stop")
+            text, p, c, backend = smollm2.chat(
+                messages,
+                max_tokens=int(
+                    optional_params.get("max_tokens")
+                    or optional_params.get("max_completion_tokens")
+                    or 256
+                ),
+                temperature=float(optional_params.get("temperature") or 0.0),
+                stop=[stop] if isinstance(stop, str) else stop,
+            )
+            return text, p, c, {"method": "generative", "backend": backend}
+        raise CustomLLMError(
+            status_code=404,
+            message=f"unknown local model '{model}'; local models: "
+            + ", ".join(f"local/{m}" for m in MODELS),
+        )
+
+    def completion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        model = str(kwargs.get("model", ""))
+        messages = list(kwargs.get("messages") or [])
+        response: ModelResponse = kwargs.get("model_response") or ModelResponse()
+        text, prompt_tokens, completion_tokens, meta = self._run(
+            model, messages, kwargs.get("optional_params") or {}
+        )
+        response.choices[0].message.content = text  # type: ignore[union-attr]
+        response.choices[0].finish_reason = "stop"
+        response.model = f"local/{model.split('/', 1)[-1]}"
+        response.created = int(time.time())
+        from litellm.types.utils import Usage
+
+        response.usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,  # type: ignore[attr-defined]
+            total_tokens=prompt_tokens + completion_tokens,
+        )
+        response._hidden_params["ragline_local"] = meta
+        response._hidden_params["response_cost"] = 0.0
+        return response
+
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        return await asyncio.to_thread(self.completion, *args, **kwargs)
+
+    def streaming(self, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
+        response = self.completion(*args, **kwargs)
+        usage = response.usage  # type: ignore[attr-defined]
+        yield {
+            "text": response.choices[0].message.content or "",  # type: ignore[union-attr]
+            "is_finished": True,
+            "finish_reason": "stop",
+            "index": 0,
+            "tool_use": None,
+            "usage": {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
+        }

@@ -1,0 +1,213 @@
+"""The per-run model service: Router, cache, budget and usage around every call.
+
+Steps get it through `model_service(ctx)`, which builds it once per run in
+`ctx.services`; all calls of a run share the Router's rate windows and
+cooldowns, the cache and the budget. Retries and fallbacks are the Router's;
+nothing here loops over providers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragline.llm.budget import BudgetTracker
+from ragline.llm.errors import model_error
+from ragline.llm.types import Usage
+
+if TYPE_CHECKING:
+    from ragline.spec.model import Workflow
+    from ragline.steps.context import StepContext
+
+SERVICE_KEY = "ragline.llm.service"
+
+
+@dataclass
+class Completion:
+    """One answered request: the text and the facts of how it was obtained."""
+
+    text: str
+    usage: Usage
+    deployment: str = ""
+    cache_hit: bool = False
+    provider_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelService:
+    """Everything between a step and LiteLLM, for one run of one workflow."""
+
+    def __init__(self, workflow: Workflow, workflow_dir: Path) -> None:
+        from ragline.llm.cache import build_cache
+        from ragline.llm.router import build_router, model_list
+
+        self.workflow = workflow
+        self.router = build_router(workflow)
+        self.deployments: dict[str, list[dict[str, Any]]] = {}
+        for item in model_list(workflow):
+            self.deployments.setdefault(item["model_name"], []).append(item)
+        self.cache = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
+        self.budget = BudgetTracker(workflow.budget)
+        self._usage: list[Usage] = []
+        self._lock = threading.Lock()
+
+    # -- the call --------------------------------------------------------------
+    def complete(
+        self,
+        alias: str,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+        response_format: dict[str, Any] | None = None,
+        stream: bool = False,
+        on_text: Callable[[str], None] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Completion:
+        request: dict[str, Any] = {"messages": messages, **(params or {})}
+        for key, value in (
+            ("temperature", temperature),
+            ("max_tokens", max_tokens),
+            ("stop", stop),
+            ("response_format", response_format),
+        ):
+            if value is not None:
+                request[key] = value
+        cache_key = self._cache_key(alias, request) if (temperature == 0 and not stream) else None
+        if cache_key is not None:
+            hit = self.cache.get_cache(cache_key=cache_key)
+            if isinstance(hit, dict) and "text" in hit:
+                usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
+                self._record(usage)
+                return Completion(
+                    str(hit["text"]),
+                    usage,
+                    str(hit.get("deployment", "")),
+                    True,
+                    dict(hit.get("provider_metadata") or {}),
+                )
+        self.budget.before_call(alias)
+        metadata: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            if stream:
+                result = self._stream(alias, request, metadata, on_text)
+            else:
+                response = self.router.completion(
+                    model=alias, metadata=metadata, drop_params=True, **request
+                )
+                result = _from_response(response)
+        except Exception as exc:
+            raise model_error(exc, alias, metadata) from None
+        result.usage.latency_ms = (time.perf_counter() - started) * 1000
+        self._record(result.usage)
+        self.budget.after_call(
+            alias,
+            result.usage.prompt_tokens + result.usage.completion_tokens,
+            result.usage.cost_usd,
+        )
+        if cache_key is not None:
+            self.cache.add_cache(
+                {
+                    "text": result.text,
+                    "model": result.usage.model,
+                    "deployment": result.deployment,
+                    "provider_metadata": result.provider_metadata,
+                },
+                cache_key=cache_key,
+            )
+        return result
+
+    def _stream(
+        self,
+        alias: str,
+        request: dict[str, Any],
+        metadata: dict[str, Any],
+        on_text: Callable[[str], None] | None,
+    ) -> Completion:
+        chunks = self.router.completion(
+            model=alias,
+            metadata=metadata,
+            drop_params=True,
+            stream=True,
+            stream_options={"include_usage": True},
+            **request,
+        )
+        parts: list[str] = []
+        usage_obj: Any = None
+        model = ""
+        for chunk in chunks:
+            model = model or str(getattr(chunk, "model", "") or "")
+            if getattr(chunk, "usage", None):
+                usage_obj = chunk.usage
+            for choice in getattr(chunk, "choices", []) or []:
+                delta = getattr(getattr(choice, "delta", None), "content", None)
+                if delta:
+                    parts.append(delta)
+                    if on_text is not None:
+                        on_text(delta)
+        hidden = getattr(chunks, "_hidden_params", {}) or {}
+        usage = Usage(
+            model=str(hidden.get("litellm_model_name") or model),
+            calls=1,
+            prompt_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage_obj, "completion_tokens", 0) or 0),
+            retries=int(metadata.get("attempted_retries") or 0),
+            fallbacks=int(metadata.get("attempted_fallbacks") or 0),
+        )
+        return Completion("".join(parts), usage, str(hidden.get("model_id") or ""))
+
+    def _cache_key(self, alias: str, request: dict[str, Any]) -> str | None:
+        if self.cache is None:
+            return None
+        from ragline.llm.cache import cache_model_key
+
+        model = cache_model_key(alias, self.deployments.get(alias, []))
+        return str(self.cache.get_cache_key(model=model, **request))
+
+    # -- usage -----------------------------------------------------------------
+    def _record(self, usage: Usage) -> None:
+        with self._lock:
+            self._usage.append(usage)
+
+    def usage(self) -> list[Usage]:
+        with self._lock:
+            return list(self._usage)
+
+
+def _from_response(response: Any) -> Completion:
+    hidden = getattr(response, "_hidden_params", {}) or {}
+    headers = hidden.get("additional_headers") or {}
+    usage_obj = getattr(response, "usage", None)
+    choices = getattr(response, "choices", None) or []
+    text = ""
+    if choices:
+        text = str(getattr(choices[0].message, "content", "") or "")
+    cost = hidden.get("response_cost")
+    usage = Usage(
+        model=str(hidden.get("litellm_model_name") or getattr(response, "model", "") or ""),
+        calls=1,
+        prompt_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage_obj, "completion_tokens", 0) or 0),
+        cost_usd=float(cost) if isinstance(cost, (int, float)) else 0.0,
+        retries=int(headers.get("x-litellm-attempted-retries") or 0),
+        fallbacks=int(headers.get("x-litellm-attempted-fallbacks") or 0),
+    )
+    return Completion(
+        text,
+        usage,
+        str(hidden.get("model_id") or ""),
+        False,
+        dict(hidden.get("ragline_local") or {}),
+    )
+
+
+def model_service(ctx: StepContext) -> ModelService:
+    """The run's model service, built on first use and shared by every step of the run."""
+    return ctx.services.get_or_create(
+        SERVICE_KEY, lambda: ModelService(ctx.workflow, ctx.workflow_dir)
+    )

@@ -1,0 +1,61 @@
+"""Usage on the step's metrics: the run's `model_usage` rows and a table artifact.
+
+The compiler publishes `ctx.metrics["artifacts"]` on the flow run; the table
+holds tokens, cost, latency, the model that answered, cache hits, retries and
+fallbacks, never a key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ragline.llm.types import Usage
+
+if TYPE_CHECKING:
+    from ragline.steps.context import StepContext
+
+
+def usage_row(alias: str, usage: Usage) -> dict[str, Any]:
+    return {
+        "alias": alias,
+        **usage.model_dump(),
+        "cost_usd": round(usage.cost_usd, 8),
+        "latency_ms": round(usage.latency_ms, 2),
+    }
+
+
+def record_usage(ctx: StepContext, alias: str, usage: Usage, *, cache_hit: bool = False) -> None:
+    row = usage_row(alias, usage)
+    ctx.metrics.setdefault("model_usage", []).append(row)
+    artifacts = ctx.metrics.setdefault("artifacts", [])
+    artifacts[:] = [a for a in artifacts if a.get("key") != "model-usage"]
+    artifacts.append(
+        {
+            "key": "model-usage",
+            "kind": "table",
+            "data": list(ctx.metrics["model_usage"]),
+            "description": f"Model calls of step {ctx.step_id}: tokens, cost, latency, cache hits, retries, fallbacks",
+        }
+    )
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-model totals over `model_usage` rows (for run summaries)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = str(r.get("model") or r.get("alias"))
+        acc = out.setdefault(
+            key,
+            {
+                "calls": 0,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "cost_usd": 0.0,
+                "cache_hits": 0,
+                "retries": 0,
+                "fallbacks": 0,
+            },
+        )
+        for k in acc:
+            acc[k] += r.get(k, 0) or 0
+    return out

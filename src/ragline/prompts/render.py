@@ -1,0 +1,108 @@
+"""Render templates in Jinja's sandbox with StrictUndefined.
+
+The sandbox refuses access to Python internals (`{{ ''.__class__ }}`-style
+payloads raise SecurityError); StrictUndefined makes a missing variable an
+error naming the variable and the template line, never an empty string.
+Chat messages come from role markers on their own line: `<|system|>`,
+`<|user|>`, `<|assistant|>`; text before the first marker (or a template
+without markers) is one user message.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from ragline.llm.types import Message
+from ragline.prompts.contexts import cite
+from ragline.prompts.templates import Template
+
+ROLE_MARKER = re.compile(r"^[ \t]*<\|(system|user|assistant)\|>[ \t]*$", re.MULTILINE)
+_env_lock = threading.Lock()
+_env: SandboxedEnvironment | None = None
+
+
+class PromptError(ValueError):
+    """A template that cannot render: where (template:line) and what."""
+
+
+def environment() -> SandboxedEnvironment:
+    global _env
+    with _env_lock:
+        if _env is None:
+            env = SandboxedEnvironment(
+                undefined=StrictUndefined,
+                autoescape=False,
+                keep_trailing_newline=False,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.filters["cite"] = cite
+            _env = env
+        return _env
+
+
+def variables(template: Template) -> dict[str, int]:
+    """Variables the template reads from outside, each with the first file line using it."""
+    env = environment()
+    try:
+        ast = env.parse(template.body)
+    except TemplateSyntaxError as exc:
+        raise PromptError(
+            f"{template.name}:{template.file_line(exc.lineno)}: {exc.message}"
+        ) from None
+    needed = meta.find_undeclared_variables(ast)
+    lines: dict[str, int] = {}
+    for node in ast.find_all(nodes.Name):
+        if node.name in needed and node.ctx == "load" and node.name not in lines:
+            lines[node.name] = template.file_line(node.lineno)
+    return {name: lines.get(name, template.file_line(1)) for name in sorted(needed)}
+
+
+def _line_of(exc: BaseException, template: Template) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return None if line is None else template.file_line(line)
+
+
+def render_text(template: Template, values: dict[str, Any]) -> str:
+    env = environment()
+    try:
+        compiled = env.from_string(template.body)
+        return compiled.render(**values)
+    except TemplateSyntaxError as exc:
+        raise PromptError(
+            f"{template.name}:{template.file_line(exc.lineno)}: {exc.message}"
+        ) from None
+    except UndefinedError as exc:
+        line = _line_of(exc, template)
+        where = f"{template.name}:{line}" if line else template.name
+        raise PromptError(
+            f"{where}: {exc.message}; bind it under the prompt step's `vars:`"
+        ) from None
+    except SecurityError as exc:
+        line = _line_of(exc, template)
+        where = f"{template.name}:{line}" if line else template.name
+        raise PromptError(f"{where}: refused by the template sandbox: {exc}") from None
+
+
+def split_messages(text: str) -> list[Message]:
+    """Chat messages from role markers; a template without markers is one user message."""
+    parts = ROLE_MARKER.split(text)
+    messages: list[Message] = []
+    head = parts[0].strip()
+    if head:
+        messages.append(Message(role="user", content=head))
+    for i in range(1, len(parts), 2):
+        content = parts[i + 1].strip() if i + 1 < len(parts) else ""
+        if content:
+            messages.append(Message(role=parts[i], content=content))
+    return messages

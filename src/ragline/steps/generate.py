@@ -1,0 +1,86 @@
+"""`generate`: one model call through the run's LiteLLM Router.
+
+The alias names an entry of `models:`; routing, retries, fallbacks, rate
+limits, the response cache and the run's budget all apply. With
+`response_format` (a JSON Schema) the answer is parsed and validated; an
+invalid answer is sent back once with the validation error, then the step
+fails. Usage (tokens, cost, latency, the deployment that answered, cache hit,
+retries, fallbacks) is on the output and in the run's `model_usage` metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Self
+
+from pydantic import Field, NonNegativeFloat, PositiveInt, model_validator
+
+from ragline.llm.types import Generation, Message, Prompt
+from ragline.steps.base import ModelAlias, StepConfig, step
+from ragline.steps.context import StepContext
+
+
+class GenerateConfig(StepConfig):
+    """Call a model alias with a prompt (or messages) and return its answer."""
+
+    model: ModelAlias = Field(description="A model alias defined under `models:`.")
+    prompt: Prompt | str | None = Field(
+        default=None, description="Output of a `prompt` step, or plain text."
+    )
+    messages: list[Message] | None = Field(
+        default=None, description="Chat messages, instead of prompt."
+    )
+    system: str | None = Field(default=None, description="A system message put before the prompt.")
+    temperature: NonNegativeFloat | None = Field(
+        default=None, description="0 makes the call cacheable."
+    )
+    max_tokens: PositiveInt | None = None
+    stop: list[str] | None = None
+    response_format: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema the answer must satisfy (the answer is parsed into `parsed`).",
+    )
+    stream: bool = Field(default=False, description="Log the answer as it arrives.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Extra LiteLLM parameters (e.g. top_p, seed)."
+    )
+
+    @model_validator(mode="after")
+    def _prompt_or_messages(self) -> Self:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("set exactly one of 'prompt' or 'messages'")
+        return self
+
+
+def _messages(config: GenerateConfig) -> list[dict[str, str]]:
+    if config.messages is not None:
+        msgs = [m.model_dump() for m in config.messages]
+    elif isinstance(config.prompt, Prompt):
+        msgs = [m.model_dump() for m in config.prompt.messages] or [
+            {"role": "user", "content": config.prompt.text}
+        ]
+    else:
+        msgs = [{"role": "user", "content": str(config.prompt)}]
+    if config.system:
+        msgs = [{"role": "system", "content": config.system}, *msgs]
+    return msgs
+
+
+def generate_fingerprint(config: GenerateConfig, ctx: StepContext) -> str:
+    """What stands behind the alias (models, routing) is outside the config: add it to the cache key."""
+    models = {
+        a: [d.model_dump(exclude={"api_key"}) for d in ds] for a, ds in ctx.workflow.models.items()
+    }
+    return json.dumps(
+        {"models": models, "routing": ctx.workflow.routing.model_dump()},
+        sort_keys=True,
+        default=str,
+    )
+
+
+@step("generate", config=GenerateConfig, version="1", fingerprint=generate_fingerprint)
+def generate(config: GenerateConfig, ctx: StepContext) -> Generation:
+    """Call a model alias through the LiteLLM Router and return its answer."""
+    from ragline.llm.generation import run_generation
+
+    return run_generation(config, _messages(config), ctx)
