@@ -23,9 +23,10 @@ def _short(text: str, limit: int = 300) -> str:
     """A provider error without LiteLLM's repeated prefixes and retry footers."""
     text = " ".join(text.split())
     text = _FALLBACK.sub("", text)
-    cut = text.find(" LiteLLM")
-    if cut > 0:
-        text = text[:cut]
+    for footer in (" LiteLLM Retried:", " LiteLLM: model group", " Debug Information"):
+        cut = text.find(footer)
+        if cut > 0:
+            text = text[:cut]
     while True:
         m = _PREFIX.match(text)
         if not m:

@@ -35,7 +35,11 @@ def model_list(workflow: Workflow) -> list[dict[str, Any]]:
     items = []
     for alias, deployments in workflow.models.items():
         for i, d in enumerate(deployments):
-            info: dict[str, Any] = {"id": f"{alias}[{i}]"}
+            # A failed deployment is set aside (cooldown) at once, so the Router's retry
+            # goes to another deployment of the alias; LiteLLM never cools down an
+            # alias's only deployment, which keeps being retried.
+            allowed = workflow.routing.allowed_fails
+            info: dict[str, Any] = {"id": f"{alias}[{i}]", "allowed_fails": 0 if allowed is None else allowed}
             if d.max_input_tokens:
                 info["max_input_tokens"] = d.max_input_tokens
             items.append(
