@@ -7,6 +7,7 @@ functions that call a model.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -38,5 +39,8 @@ def litellm() -> Any:
                 ]
                 _litellm.utils.custom_llm_setup()
             install_log_filters()
+            if "LITELLM_LOG" not in os.environ:  # LiteLLM logs every call at INFO otherwise
+                for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                    logging.getLogger(name).setLevel(logging.WARNING)
             _ready = True
     return _litellm

@@ -10,7 +10,8 @@ real HTTP. Each request is answered by a *behaviour*, chosen (first match):
 3. the model's default set with `set_behavior(model, ...)`;
 4. `ok`.
 
-Behaviours: `ok`, `429` (with `Retry-After`), `500`, `hang` (sleep longer than
+Behaviours: `ok`, `429` (with `Retry-After`), `500`, `401` (echoing the key back,
+as some providers do), `hang` (sleep longer than
 any client timeout), `malformed` (a body that is not JSON), `no_choices` (valid
 JSON without `choices`). `set_reply(model, text)` fixes what `ok` answers;
 `latency` delays every answer. Every request is recorded (`requests`).
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-BEHAVIORS = ("ok", "429", "500", "hang", "malformed", "no_choices")
+BEHAVIORS = ("ok", "429", "500", "401", "hang", "malformed", "no_choices")
 
 
 @dataclass
@@ -82,6 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": {"message": "rate limited by the fake server", "type": "rate_limit"}},
                 {"Retry-After": str(fake.retry_after)},
             )
+        elif behavior == "401":
+            # Like some real providers, echo the key back: ragline must never print it.
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            self._json(401, {"error": {"message": f"Incorrect API key provided: {token}",
+                                       "type": "invalid_request_error"}})
         elif behavior == "500":
             self._json(
                 500, {"error": {"message": "the fake server failed", "type": "server_error"}}
@@ -95,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"id": "chatcmpl-empty", "object": "chat.completion", "model": model})
         elif self.path.rstrip("/").endswith("/embeddings"):
             self._json(200, _embeddings(model, body, fake.embedding_dim))
+        elif self.path.rstrip("/").endswith("/chat/completions") and body.get("stream"):
+            self._raw(200, _sse(model, fake.reply_for(model, body), body), content_type="text/event-stream")
         elif self.path.rstrip("/").endswith("/chat/completions"):
             self._json(200, _completion(model, fake.reply_for(model, body), body))
         else:
@@ -105,10 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self._raw(status, json.dumps(payload).encode(), headers)
 
-    def _raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    def _raw(self, status: int, data: bytes, headers: dict[str, str] | None = None,
+             content_type: str = "application/json") -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -148,6 +157,24 @@ def _completion(model: str, text: str, body: dict[str, Any]) -> dict[str, Any]:
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _sse(model: str, text: str, body: dict[str, Any]) -> bytes:
+    """A streamed answer: one chunk per line, then usage (when asked) and [DONE]."""
+    full = _completion(model, text, body)
+    pieces = [p for p in text.splitlines(keepends=True)] or [""]
+    events = []
+    for i, piece in enumerate(pieces):
+        delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
+        events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
+                       "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
+                   "model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
+                       "model": model, "choices": [], "usage": full["usage"]})
+    lines = [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
+    return "".join(lines).encode()
 
 
 def _vector(text: str, dim: int) -> list[float]:
