@@ -10,10 +10,12 @@ without markers) is one user message.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any
 
+import jinja2
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -73,10 +75,15 @@ def _line_of(exc: BaseException, template: Template) -> int | None:
     return None if line is None else template.file_line(line)
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(body: str) -> jinja2.Template:
+    """Compiling is most of a render's cost; a run renders the same templates again and again."""
+    return environment().from_string(body)
+
+
 def render_text(template: Template, values: dict[str, Any]) -> str:
-    env = environment()
     try:
-        compiled = env.from_string(template.body)
+        compiled = _compiled(template.body)
         return compiled.render(**values)
     except TemplateSyntaxError as exc:
         raise PromptError(

@@ -1,0 +1,168 @@
+"""ragline's generate path against LiteLLM called directly, on the same local server.
+
+1. Overhead: 200 sequential requests, each a new question (so every call
+   misses the cache): prompt render + Router + cache lookup/store + budget +
+   usage recording, versus `litellm.completion` to the same deployment.
+   Target: ratio <= 1.1.
+2. Cached repeat: the same temperature-0 request again; p50 of the whole
+   generate step. Target: < 5 ms.
+3. Concurrency: 50 generate steps at once in threads against a server that
+   answers in 100 ms, versus one batch of 50 concurrent direct
+   `litellm.acompletion` calls. Target: < 1.5x (the runner does not serialise
+   model calls).
+
+Run: `.venv/bin/python -m bench bench_generate` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("BENCH_KEY", "sk-bench-not-a-real-key")
+
+N = 200
+CONCURRENT = 50
+
+
+def _workflow(fake: Any) -> Any:
+    from ragline.testing.fixtures import workflow_model
+
+    return workflow_model(
+        models={"answer": [{"model": "openai/bench", "api_base": fake.base_url, "api_key": "env:BENCH_KEY"}]},
+        routing={"num_retries": 2, "timeout": 30},
+    )
+
+
+def _context(wf: Any, folder: Path, services: Any = None) -> Any:
+    from ragline.steps.context import RunServices, StepContext
+
+    return StepContext(step_id="generate", workflow=wf, workflow_dir=folder, services=services or RunServices())
+
+
+def _ragline_call(ctx: Any, question: str) -> str:
+    from ragline.steps.generate import GenerateConfig, generate
+    from ragline.steps.prompt import PromptConfig, prompt
+
+    p = prompt(PromptConfig(text="[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {{ q }}",
+                            vars={"q": question}), ctx)
+    return generate(GenerateConfig(model="answer", prompt=p, temperature=0, max_tokens=64), ctx).text
+
+
+def _direct_call(lib: Any, fake: Any, question: str) -> str:
+    messages = [{"role": "user", "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}"}]
+    response = lib.completion(model="openai/bench", api_base=fake.base_url, api_key=os.environ["BENCH_KEY"],
+                              messages=messages, temperature=0, max_tokens=64)
+    return str(response.choices[0].message.content)
+
+
+def _router_call(router: Any, question: str) -> str:
+    messages = [{"role": "user", "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}"}]
+    response = router.completion(model="answer", messages=messages, temperature=0, max_tokens=64)
+    return str(response.choices[0].message.content)
+
+
+def overhead(lib: Any) -> tuple[float, float]:
+    from ragline.testing.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
+        wf = _workflow(fake)
+        ctx = _context(wf, Path(tmp))
+        for i in range(20):  # warm both paths (connection pools, lazy imports)
+            _ragline_call(ctx, f"warm {i}")
+            _direct_call(lib, fake, f"warm {i}")
+        router = lib.Router(model_list=[{"model_name": "answer", "litellm_params": {
+            "model": "openai/bench", "api_base": fake.base_url, "api_key": os.environ["BENCH_KEY"]}}],
+            num_retries=2, timeout=30)
+        for i in range(20):
+            _router_call(router, f"warm {i}")
+        direct: list[float] = []
+        routed: list[float] = []
+        ours: list[float] = []
+        for i in range(N):  # interleaved, so drift hits every side alike
+            t = time.perf_counter()
+            _direct_call(lib, fake, f"question {i}")
+            direct.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            _router_call(router, f"question {i}")
+            routed.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            _ragline_call(ctx, f"question {i}")
+            ours.append(time.perf_counter() - t)
+        ratio = sum(ours) / sum(direct)
+
+        def line(name: str, xs: list[float]) -> str:
+            return f"{name} {sum(xs):.3f} s (p50 {statistics.median(xs) * 1e3:.2f} ms)"
+
+        print(f"overhead: {N} requests  {line('litellm.completion', direct)}  {line('bare Router', routed)}"
+              f"  {line('ragline', ours)}")
+        print(f"  ragline / litellm.completion = {ratio:.3f}  [target <= 1.1]")
+        print(f"  bare LiteLLM Router / litellm.completion = {sum(routed) / sum(direct):.3f}"
+              f"  (the Router's own cost, included in ragline's path)")
+        print(f"  ragline / bare Router = {sum(ours) / sum(routed):.3f}"
+              f"  (prompt render + cache lookup/store + budget + usage recording)")
+        cached = []
+        for _ in range(200):
+            t = time.perf_counter()
+            _ragline_call(ctx, "question 0")
+            cached.append(time.perf_counter() - t)
+        p50 = statistics.median(cached) * 1e3
+        print(f"cached repeat: p50 {p50:.3f} ms  p95 {sorted(cached)[int(len(cached) * 0.95)] * 1e3:.3f} ms"
+              f"  ({p50 / (statistics.median(direct) * 1e3):.3f} of an uncached direct call)  [target < 5 ms]")
+        return ratio, p50
+
+
+def concurrency(lib: Any) -> float:
+    from ragline.testing.openai_server import FakeOpenAI
+
+    with FakeOpenAI(latency=0.1) as fake, tempfile.TemporaryDirectory() as tmp:
+        wf = _workflow(fake)
+        ctx = _context(wf, Path(tmp))
+        _ragline_call(ctx, "warm")
+        _direct_call(lib, fake, "warm")
+
+        async def batch(tag: str) -> None:
+            messages = [[{"role": "user", "content": f"{tag} {i}"}] for i in range(CONCURRENT)]
+            await asyncio.gather(*[
+                lib.acompletion(model="openai/bench", api_base=fake.base_url, api_key=os.environ["BENCH_KEY"],
+                                messages=m, temperature=0) for m in messages])
+
+        asyncio.run(batch("warm"))
+        t = time.perf_counter()
+        asyncio.run(batch("direct"))
+        direct = time.perf_counter() - t
+
+        def one(i: int) -> str:
+            return _ragline_call(_context(wf, Path(tmp), ctx.services), f"concurrent {i}")
+
+        with ThreadPoolExecutor(CONCURRENT) as pool:
+            list(pool.map(one, range(CONCURRENT)))  # warm the threads' clients
+            t = time.perf_counter()
+            list(pool.map(lambda i: one(i + 1000), range(CONCURRENT)))
+            ours = time.perf_counter() - t
+        ratio = ours / direct
+        print(f"concurrency: {CONCURRENT} calls at 100 ms  direct batch {direct:.3f} s  ragline {ours:.3f} s"
+              f"  ratio {ratio:.2f}  [target < 1.5]")
+        return ratio
+
+
+def main() -> int:
+    from ragline.llm._litellm import litellm
+
+    lib = litellm()
+    ratio, p50 = overhead(lib)
+    conc = concurrency(lib)
+    ok = ratio <= 1.1 and p50 < 5 and conc < 1.5
+    print("bench_generate:", "all targets met" if ok else "TARGET MISSED")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
