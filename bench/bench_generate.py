@@ -36,7 +36,11 @@ def _workflow(fake: Any) -> Any:
     from ragline.testing.fixtures import workflow_model
 
     return workflow_model(
-        models={"answer": [{"model": "openai/bench", "api_base": fake.base_url, "api_key": "env:BENCH_KEY"}]},
+        models={
+            "answer": [
+                {"model": "openai/bench", "api_base": fake.base_url, "api_key": "env:BENCH_KEY"}
+            ]
+        },
         routing={"num_retries": 2, "timeout": 30},
     )
 
@@ -44,27 +48,51 @@ def _workflow(fake: Any) -> Any:
 def _context(wf: Any, folder: Path, services: Any = None) -> Any:
     from ragline.steps.context import RunServices, StepContext
 
-    return StepContext(step_id="generate", workflow=wf, workflow_dir=folder, services=services or RunServices())
+    return StepContext(
+        step_id="generate", workflow=wf, workflow_dir=folder, services=services or RunServices()
+    )
 
 
 def _ragline_call(ctx: Any, question: str) -> str:
     from ragline.steps.generate import GenerateConfig, generate
     from ragline.steps.prompt import PromptConfig, prompt
 
-    p = prompt(PromptConfig(text="[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {{ q }}",
-                            vars={"q": question}), ctx)
-    return generate(GenerateConfig(model="answer", prompt=p, temperature=0, max_tokens=64), ctx).text
+    p = prompt(
+        PromptConfig(
+            text="[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {{ q }}", vars={"q": question}
+        ),
+        ctx,
+    )
+    return generate(
+        GenerateConfig(model="answer", prompt=p, temperature=0, max_tokens=64), ctx
+    ).text
 
 
 def _direct_call(lib: Any, fake: Any, question: str) -> str:
-    messages = [{"role": "user", "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}"}]
-    response = lib.completion(model="openai/bench", api_base=fake.base_url, api_key=os.environ["BENCH_KEY"],
-                              messages=messages, temperature=0, max_tokens=64)
+    messages = [
+        {
+            "role": "user",
+            "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}",
+        }
+    ]
+    response = lib.completion(
+        model="openai/bench",
+        api_base=fake.base_url,
+        api_key=os.environ["BENCH_KEY"],
+        messages=messages,
+        temperature=0,
+        max_tokens=64,
+    )
     return str(response.choices[0].message.content)
 
 
 def _router_call(router: Any, question: str) -> str:
-    messages = [{"role": "user", "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}"}]
+    messages = [
+        {
+            "role": "user",
+            "content": f"[doc.md#0] Benchmarks measure ratios.\n\nQuestion: {question}",
+        }
+    ]
     response = router.completion(model="answer", messages=messages, temperature=0, max_tokens=64)
     return str(response.choices[0].message.content)
 
@@ -78,9 +106,20 @@ def overhead(lib: Any) -> tuple[float, float]:
         for i in range(20):  # warm both paths (connection pools, lazy imports)
             _ragline_call(ctx, f"warm {i}")
             _direct_call(lib, fake, f"warm {i}")
-        router = lib.Router(model_list=[{"model_name": "answer", "litellm_params": {
-            "model": "openai/bench", "api_base": fake.base_url, "api_key": os.environ["BENCH_KEY"]}}],
-            num_retries=2, timeout=30)
+        router = lib.Router(
+            model_list=[
+                {
+                    "model_name": "answer",
+                    "litellm_params": {
+                        "model": "openai/bench",
+                        "api_base": fake.base_url,
+                        "api_key": os.environ["BENCH_KEY"],
+                    },
+                }
+            ],
+            num_retries=2,
+            timeout=30,
+        )
         for i in range(20):
             _router_call(router, f"warm {i}")
         direct: list[float] = []
@@ -101,21 +140,31 @@ def overhead(lib: Any) -> tuple[float, float]:
         def line(name: str, xs: list[float]) -> str:
             return f"{name} {sum(xs):.3f} s (p50 {statistics.median(xs) * 1e3:.2f} ms)"
 
-        print(f"overhead: {N} requests  {line('litellm.completion', direct)}  {line('bare Router', routed)}"
-              f"  {line('ragline', ours)}")
+        print(
+            f"overhead: {N} requests  {line('litellm.completion', direct)}"
+            f"  {line('bare Router', routed)}  {line('ragline', ours)}"
+        )
         print(f"  ragline / litellm.completion = {ratio:.3f}  [target <= 1.1]")
-        print(f"  bare LiteLLM Router / litellm.completion = {sum(routed) / sum(direct):.3f}"
-              f"  (the Router's own cost, included in ragline's path)")
-        print(f"  ragline / bare Router = {sum(ours) / sum(routed):.3f}"
-              f"  (prompt render + cache lookup/store + budget + usage recording)")
+        print(
+            f"  bare LiteLLM Router / litellm.completion = {sum(routed) / sum(direct):.3f}"
+            f"  (the Router's own cost, included in ragline's path)"
+        )
+        print(
+            f"  ragline / bare Router = {sum(ours) / sum(routed):.3f}"
+            f"  (prompt render + cache lookup/store + budget + usage recording)"
+        )
         cached = []
         for _ in range(200):
             t = time.perf_counter()
             _ragline_call(ctx, "question 0")
             cached.append(time.perf_counter() - t)
         p50 = statistics.median(cached) * 1e3
-        print(f"cached repeat: p50 {p50:.3f} ms  p95 {sorted(cached)[int(len(cached) * 0.95)] * 1e3:.3f} ms"
-              f"  ({p50 / (statistics.median(direct) * 1e3):.3f} of an uncached direct call)  [target < 5 ms]")
+        p95 = sorted(cached)[int(len(cached) * 0.95)] * 1e3
+        direct_p50 = statistics.median(direct) * 1e3
+        print(
+            f"cached repeat: p50 {p50:.3f} ms  p95 {p95:.3f} ms"
+            f"  ({p50 / direct_p50:.3f} of an uncached direct call)  [target < 5 ms]"
+        )
         return ratio, p50
 
 
@@ -130,9 +179,18 @@ def concurrency(lib: Any) -> float:
 
         async def batch(tag: str) -> None:
             messages = [[{"role": "user", "content": f"{tag} {i}"}] for i in range(CONCURRENT)]
-            await asyncio.gather(*[
-                lib.acompletion(model="openai/bench", api_base=fake.base_url, api_key=os.environ["BENCH_KEY"],
-                                messages=m, temperature=0) for m in messages])
+            await asyncio.gather(
+                *[
+                    lib.acompletion(
+                        model="openai/bench",
+                        api_base=fake.base_url,
+                        api_key=os.environ["BENCH_KEY"],
+                        messages=m,
+                        temperature=0,
+                    )
+                    for m in messages
+                ]
+            )
 
         asyncio.run(batch("warm"))
         t = time.perf_counter()
@@ -148,8 +206,10 @@ def concurrency(lib: Any) -> float:
             list(pool.map(lambda i: one(i + 1000), range(CONCURRENT)))
             ours = time.perf_counter() - t
         ratio = ours / direct
-        print(f"concurrency: {CONCURRENT} calls at 100 ms  direct batch {direct:.3f} s  ragline {ours:.3f} s"
-              f"  ratio {ratio:.2f}  [target < 1.5]")
+        print(
+            f"concurrency: {CONCURRENT} calls at 100 ms  direct batch {direct:.3f} s"
+            f"  ragline {ours:.3f} s  ratio {ratio:.2f}  [target < 1.5]"
+        )
         return ratio
 
 

@@ -16,7 +16,9 @@ from ragline.testing.openai_server import FakeOpenAI
 QUESTION = [{"role": "user", "content": "What does the cache keep?"}]
 
 
-def test_a_temperature_zero_repeat_is_served_from_the_cache(openai_server: FakeOpenAI, service) -> None:
+def test_a_temperature_zero_repeat_is_served_from_the_cache(
+    openai_server: FakeOpenAI, service
+) -> None:
     svc = service(models={"answer": fake_deployments(openai_server, "m")})
     first = svc.complete("answer", QUESTION, temperature=0)
     second = svc.complete("answer", QUESTION, temperature=0)
@@ -37,7 +39,8 @@ def test_the_disk_cache_outlives_the_run(openai_server: FakeOpenAI, tmp_path: Pa
 
 @pytest.mark.parametrize("changed", [{"temperature": 0.7}, {"max_tokens": 5}])
 def test_nondeterministic_or_different_requests_are_not_served_from_cache(
-        openai_server: FakeOpenAI, service, changed: dict[str, float]) -> None:
+    openai_server: FakeOpenAI, service, changed: dict[str, float]
+) -> None:
     svc = service(models={"answer": fake_deployments(openai_server, "m")})
     svc.complete("answer", QUESTION, temperature=0)
     params = {"temperature": 0, **changed}
@@ -52,12 +55,17 @@ def test_cache_type_none_always_calls_the_model(openai_server: FakeOpenAI, servi
     assert len(openai_server.calls("m")) == 2
 
 
-def test_rpm_limit_delays_requests_instead_of_failing_them(openai_server: FakeOpenAI, service) -> None:
+def test_rpm_limit_delays_requests_instead_of_failing_them(
+    openai_server: FakeOpenAI, service
+) -> None:
     svc = service(models={"answer": fake_deployments(openai_server, "paced", rpm=120)})
     started = time.monotonic()
     with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(lambda i: svc.complete("answer", [{"role": "user", "content": f"q{i}"}]),
-                                range(6)))
+        results = list(
+            pool.map(
+                lambda i: svc.complete("answer", [{"role": "user", "content": f"q{i}"}]), range(6)
+            )
+        )
     elapsed = time.monotonic() - started
     assert len(results) == 6 and all(r.text.startswith("echo: q") for r in results)
     assert [r.behavior for r in openai_server.calls("paced")] == ["ok"] * 6
@@ -67,8 +75,12 @@ def test_rpm_limit_delays_requests_instead_of_failing_them(openai_server: FakeOp
     assert stamps[-1] - stamps[0] >= 1.5
 
 
-def test_the_request_budget_refuses_the_call_past_the_limit(openai_server: FakeOpenAI, service) -> None:
-    svc = service(models={"answer": fake_deployments(openai_server, "m")}, budget={"max_requests": 2})
+def test_the_request_budget_refuses_the_call_past_the_limit(
+    openai_server: FakeOpenAI, service
+) -> None:
+    svc = service(
+        models={"answer": fake_deployments(openai_server, "m")}, budget={"max_requests": 2}
+    )
     svc.complete("answer", QUESTION)
     svc.complete("answer", QUESTION)
     with pytest.raises(StepError) as err:
@@ -78,12 +90,17 @@ def test_the_request_budget_refuses_the_call_past_the_limit(openai_server: FakeO
     assert len(openai_server.calls("m")) == 2
 
 
-def test_a_per_alias_token_budget_stops_after_the_call_that_crosses_it(openai_server: FakeOpenAI,
-                                                                       service) -> None:
+def test_a_per_alias_token_budget_stops_after_the_call_that_crosses_it(
+    openai_server: FakeOpenAI, service
+) -> None:
     openai_server.set_reply("m", "many words " * 20)
-    svc = service(models={"answer": fake_deployments(openai_server, "m"),
-                          "other": fake_deployments(openai_server, "o")},
-                  budget={"per_alias": {"answer": {"max_tokens": 30}}})
+    svc = service(
+        models={
+            "answer": fake_deployments(openai_server, "m"),
+            "other": fake_deployments(openai_server, "o"),
+        },
+        budget={"per_alias": {"answer": {"max_tokens": 30}}},
+    )
     with pytest.raises(StepError, match="alias 'answer': max_tokens 30 exceeded"):
         svc.complete("answer", QUESTION)
     svc.complete("other", QUESTION)  # other aliases keep their own budget

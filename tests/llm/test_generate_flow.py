@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,42 +26,78 @@ Question: {{ question }}
 """
 
 CONTEXTS = [
-    {"id": "c1", "document_id": "d1", "text": "ragline runs YAML workflows on Prefect.", "source": "docs/intro.md",
-     "index": 0, "score": 0.9, "rank": 1},
-    {"id": "c2", "document_id": "d2", "text": "LanceDB stores the vectors.", "source": "docs/store.md",
-     "index": 3, "score": 0.4, "rank": 2},
+    {
+        "id": "c1",
+        "document_id": "d1",
+        "text": "ragline runs YAML workflows on Prefect.",
+        "source": "docs/intro.md",
+        "index": 0,
+        "score": 0.9,
+        "rank": 1,
+    },
+    {
+        "id": "c2",
+        "document_id": "d2",
+        "text": "LanceDB stores the vectors.",
+        "source": "docs/store.md",
+        "index": 3,
+        "score": 0.4,
+        "rank": 2,
+    },
 ]
 
 
 def qa_workflow(folder: Path, models: dict[str, Any], **extra: Any) -> Path:
     (folder / "prompts").mkdir(exist_ok=True)
     (folder / "prompts" / "answer.j2").write_text(TEMPLATE)
-    generate: dict[str, Any] = {"model": "answer", "prompt": "${{ steps.prompt.output }}", "temperature": 0}
+    generate: dict[str, Any] = {
+        "model": "answer",
+        "prompt": "${{ steps.prompt.output }}",
+        "temperature": 0,
+    }
     generate.update(extra.pop("generate", {}))
-    return write_workflow(folder, {
-        "inputs": {"question": {"type": "string"}},
-        "models": models,
-        "steps": [
-            {"id": "contexts", "uses": "value", "with": {"value": CONTEXTS}},
-            {"id": "prompt", "uses": "prompt", "with": {
-                "template": "prompts/answer.j2",
-                "vars": {"question": "${{ inputs.question }}", "contexts": "${{ steps.contexts.output }}"}}},
-            {"id": "generate", "uses": "generate", "with": generate},
-        ],
-        "outputs": {"answer": "${{ steps.generate.output.text }}", "usage": "${{ steps.generate.output.usage }}",
-                    "model": "${{ steps.generate.output.model }}",
-                    "parsed": "${{ steps.generate.output.parsed }}",
-                    "meta": "${{ steps.generate.output.metadata }}"},
-        "defaults": {"cache": False},
-        **extra,
-    })
+    return write_workflow(
+        folder,
+        {
+            "inputs": {"question": {"type": "string"}},
+            "models": models,
+            "steps": [
+                {"id": "contexts", "uses": "value", "with": {"value": CONTEXTS}},
+                {
+                    "id": "prompt",
+                    "uses": "prompt",
+                    "with": {
+                        "template": "prompts/answer.j2",
+                        "vars": {
+                            "question": "${{ inputs.question }}",
+                            "contexts": "${{ steps.contexts.output }}",
+                        },
+                    },
+                },
+                {"id": "generate", "uses": "generate", "with": generate},
+            ],
+            "outputs": {
+                "answer": "${{ steps.generate.output.text }}",
+                "usage": "${{ steps.generate.output.usage }}",
+                "model": "${{ steps.generate.output.model }}",
+                "parsed": "${{ steps.generate.output.parsed }}",
+                "meta": "${{ steps.generate.output.metadata }}",
+            },
+            "defaults": {"cache": False},
+            **extra,
+        },
+    )
 
 
 def test_a_question_is_answered_through_the_router_with_usage_recorded(
-        tmp_path: Path, prefect: str, openai_server: FakeOpenAI) -> None:
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
     openai_server.script("primary", ["500"])
-    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "primary", "secondary")},
-                       routing={"num_retries": 2})
+    path = qa_workflow(
+        tmp_path,
+        {"answer": fake_deployments(openai_server, "primary", "secondary")},
+        routing={"num_retries": 2},
+    )
     records: list[Any] = []
     flow = compile_workflow(load_workflow(path), on_finish=lambda recs, outs: records.extend(recs))
     out = flow(question="Where are vectors stored?")
@@ -71,8 +106,11 @@ def test_a_question_is_answered_through_the_router_with_usage_recorded(
     usage = out["usage"]
     assert usage.calls == 1 and usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.model in ("openai/primary", "openai/secondary")
-    sent = [r for r in openai_server.requests if r.behavior == "ok"][0]
-    assert sent.body["messages"][0] == {"role": "system", "content": "Answer from the contexts only."}
+    sent = next(r for r in openai_server.requests if r.behavior == "ok")
+    assert sent.body["messages"][0] == {
+        "role": "system",
+        "content": "Answer from the contexts only.",
+    }
     assert sent.body["temperature"] == 0
     [gen] = [r for r in records if r.step_id == "generate"]
     [row] = gen.metrics["model_usage"]
@@ -82,10 +120,13 @@ def test_a_question_is_answered_through_the_router_with_usage_recorded(
     assert artifact["data"][0]["prompt_tokens"] == usage.prompt_tokens
 
 
-def test_the_budget_stops_the_run_with_a_clear_error(tmp_path: Path, prefect: str,
-                                                     openai_server: FakeOpenAI) -> None:
+def test_the_budget_stops_the_run_with_a_clear_error(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
     openai_server.set_reply("m", "word " * 50)
-    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "m")}, budget={"max_tokens": 20})
+    path = qa_workflow(
+        tmp_path, {"answer": fake_deployments(openai_server, "m")}, budget={"max_tokens": 20}
+    )
     flow = compile_workflow(load_workflow(path))
     state = flow(question="q", return_state=True)
     assert state.is_failed()
@@ -97,16 +138,26 @@ def test_the_budget_stops_the_run_with_a_clear_error(tmp_path: Path, prefect: st
     assert len(openai_server.calls("m")) == 1  # not retried
 
 
-SCHEMA = {"type": "object", "required": ["answer", "sources"],
-          "properties": {"answer": {"type": "string"}, "sources": {"type": "array", "items": {"type": "string"}}}}
+SCHEMA = {
+    "type": "object",
+    "required": ["answer", "sources"],
+    "properties": {
+        "answer": {"type": "string"},
+        "sources": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 def test_structured_output_is_parsed_and_an_invalid_answer_is_retried_once(
-        tmp_path: Path, prefect: str, openai_server: FakeOpenAI) -> None:
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
     replies = iter(['{"answer": "Prefect"}', '{"answer": "Prefect", "sources": ["intro.md#0"]}'])
     openai_server.set_reply("m", lambda body: next(replies))
-    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "m")},
-                       generate={"response_format": SCHEMA})
+    path = qa_workflow(
+        tmp_path,
+        {"answer": fake_deployments(openai_server, "m")},
+        generate={"response_format": SCHEMA},
+    )
     out = compile_workflow(load_workflow(path))(question="What runs the flows?")
     assert out["parsed"] == {"answer": "Prefect", "sources": ["intro.md#0"]}
     assert out["meta"]["attempts"] == 2
@@ -115,11 +166,15 @@ def test_structured_output_is_parsed_and_an_invalid_answer_is_retried_once(
     assert openai_server.calls("m")[0].body["response_format"]["type"] == "json_schema"
 
 
-def test_structured_output_that_stays_invalid_fails_clearly(tmp_path: Path, prefect: str,
-                                                           openai_server: FakeOpenAI) -> None:
+def test_structured_output_that_stays_invalid_fails_clearly(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
     openai_server.set_reply("m", "Sure! The answer is Prefect.")
-    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "m")},
-                       generate={"response_format": SCHEMA})
+    path = qa_workflow(
+        tmp_path,
+        {"answer": fake_deployments(openai_server, "m")},
+        generate={"response_format": SCHEMA},
+    )
     state = compile_workflow(load_workflow(path))(question="q", return_state=True)
     with pytest.raises(StepError) as err:
         state.result()
@@ -127,8 +182,9 @@ def test_structured_output_that_stays_invalid_fails_clearly(tmp_path: Path, pref
     assert len(openai_server.calls("m")) == 2
 
 
-def test_streaming_logs_the_answer_as_it_arrives(tmp_path: Path, openai_server: FakeOpenAI,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_streaming_logs_the_answer_as_it_arrives(
+    tmp_path: Path, openai_server: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
     from ragline.steps.context import StepContext
     from ragline.steps.generate import GenerateConfig, generate
     from ragline.testing.fixtures import workflow_model
@@ -145,8 +201,9 @@ def test_streaming_logs_the_answer_as_it_arrives(tmp_path: Path, openai_server: 
     assert logged == ["answer> first line", "answer> second line"]
 
 
-def test_no_api_key_in_output_logs_artifacts_or_errors(tmp_path: Path, prefect: str, cli: Any,
-                                                        openai_server: FakeOpenAI, api_key: str) -> None:
+def test_no_api_key_in_output_logs_artifacts_or_errors(
+    tmp_path: Path, prefect: str, cli: Any, openai_server: FakeOpenAI, api_key: str
+) -> None:
     openai_server.set_behavior("denied", "401")
     openai_server.set_behavior("flaky", "500")
     ok = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "ok")})
@@ -154,11 +211,16 @@ def test_no_api_key_in_output_logs_artifacts_or_errors(tmp_path: Path, prefect: 
     assert good.returncode == 0, good.stderr
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
-    bad = qa_workflow(bad_dir, {"answer": fake_deployments(openai_server, "denied", "flaky")},
-                      routing={"num_retries": 1})
+    bad = qa_workflow(
+        bad_dir,
+        {"answer": fake_deployments(openai_server, "denied", "flaky")},
+        routing={"num_retries": 1},
+    )
     failed = cli("run", str(bad), "-p", "question=hello")
     assert failed.returncode == 1
-    assert "Incorrect API key provided: ***" in failed.stderr  # the provider echoed it; we masked it
+    assert (
+        "Incorrect API key provided: ***" in failed.stderr
+    )  # the provider echoed it; we masked it
     assert any(r.behavior == "401" for r in openai_server.requests)
     stored = _stored(prefect, "artifacts") + _stored(prefect, "logs")
     assert "model-usage" in stored and "Incorrect API key provided" in stored

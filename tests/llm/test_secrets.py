@@ -13,12 +13,15 @@ from ragline.testing.fixtures import workflow_model
 from ragline.testing.openai_server import FakeOpenAI
 
 
-def test_a_missing_environment_variable_names_the_field_and_the_fix(service,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_environment_variable_names_the_field_and_the_fix(
+    service, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     with pytest.raises(ConfigError) as err:
         service(models={"answer": [{"model": "openai/x", "api_key": "env:NOT_SET_ANYWHERE"}]})
-    assert "models.answer[0].api_key: environment variable NOT_SET_ANYWHERE is not set" in str(err.value)
+    assert "models.answer[0].api_key: environment variable NOT_SET_ANYWHERE is not set" in str(
+        err.value
+    )
     assert "export NOT_SET_ANYWHERE=" in str(err.value)
 
 
@@ -27,16 +30,27 @@ def test_a_literal_key_is_rejected_by_the_workflow_schema() -> None:
         workflow_model(models={"answer": [{"model": "openai/x", "api_key": "sk-literal-key"}]})
 
 
-def test_a_prefect_secret_block_is_resolved_at_run_time_and_masked(prefect: str,
-                                                                   openai_server: FakeOpenAI, service) -> None:
+def test_a_prefect_secret_block_is_resolved_at_run_time_and_masked(
+    prefect: str, openai_server: FakeOpenAI, service
+) -> None:
     from prefect.blocks.system import Secret
 
     name = f"ragline-test-{uuid.uuid4().hex[:8]}"
     value = f"sk-block-{uuid.uuid4().hex}"
     Secret(value=value).save(name)
     openai_server.set_behavior("guarded", "401")
-    svc = service(models={"answer": [{"model": "openai/guarded", "api_base": openai_server.base_url,
-                                      "api_key": f"secret:{name}"}]}, routing={"num_retries": 0})
+    svc = service(
+        models={
+            "answer": [
+                {
+                    "model": "openai/guarded",
+                    "api_base": openai_server.base_url,
+                    "api_key": f"secret:{name}",
+                }
+            ]
+        },
+        routing={"num_retries": 0},
+    )
     with pytest.raises(Exception) as err:
         svc.complete("answer", [{"role": "user", "content": "hi"}])
     sent = openai_server.calls("guarded")[0].headers["Authorization"]

@@ -29,23 +29,45 @@ Question: {{ question }}
 
 
 def _ctx(folder: Path, **sections: object) -> StepContext:
-    wf = Workflow.model_validate({"apiVersion": "ragline/v1", "name": "t",
-                                  "steps": [{"id": "p", "uses": "value", "with": {"value": 1}}], **sections})
+    wf = Workflow.model_validate(
+        {
+            "apiVersion": "ragline/v1",
+            "name": "t",
+            "steps": [{"id": "p", "uses": "value", "with": {"value": 1}}],
+            **sections,
+        }
+    )
     return StepContext(step_id="prompt", workflow=wf, workflow_dir=folder)
 
 
 def _chunks(*scored: tuple[str, float]) -> list[RetrievedChunk]:
-    return [RetrievedChunk(id=f"c{i}", document_id=f"d{i}", text=text, source=f"docs/file{i}.md", index=i,
-                           score=score, rank=i + 1) for i, (text, score) in enumerate(scored)]
+    return [
+        RetrievedChunk(
+            id=f"c{i}",
+            document_id=f"d{i}",
+            text=text,
+            source=f"docs/file{i}.md",
+            index=i,
+            score=score,
+            rank=i + 1,
+        )
+        for i, (text, score) in enumerate(scored)
+    ]
 
 
-def test_file_template_renders_chat_messages_with_version_hash_and_citations(tmp_path: Path) -> None:
+def test_file_template_renders_chat_messages_with_version_hash_and_citations(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "answer.j2").write_text(ANSWER)
-    config = PromptConfig(template="answer.j2", vars={
-        "question": "Where is Paris?", "contexts": _chunks(("Paris is in France.", 0.9))})
+    config = PromptConfig(
+        template="answer.j2",
+        vars={"question": "Where is Paris?", "contexts": _chunks(("Paris is in France.", 0.9))},
+    )
     out = prompt(config, _ctx(tmp_path))
     assert [m.role for m in out.messages] == ["system", "user"]
-    assert out.messages[1].content == "[file0.md#0] Paris is in France.\n\nQuestion: Where is Paris?"
+    assert (
+        out.messages[1].content == "[file0.md#0] Paris is in France.\n\nQuestion: Where is Paris?"
+    )
     assert out.version == "3"
     assert out.template == "answer.j2"
     assert out.content_hash.startswith("sha256:") and len(out.content_hash) == 23
@@ -71,11 +93,14 @@ def test_missing_variable_names_the_variable_and_the_template_line(tmp_path: Pat
     assert err.value.category == "input" and not err.value.retryable
 
 
-@pytest.mark.parametrize("payload", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-    "{{ question.__class__.__base__ }}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "{{ question.__class__.__base__ }}",
+    ],
+)
 def test_sandbox_refuses_python_internals(tmp_path: Path, payload: str) -> None:
     with pytest.raises(StepError) as err:
         prompt(PromptConfig(text=payload, vars={"question": "q"}), _ctx(tmp_path))
@@ -84,18 +109,29 @@ def test_sandbox_refuses_python_internals(tmp_path: Path, payload: str) -> None:
 
 
 def test_inline_messages_render_each_role(tmp_path: Path) -> None:
-    config = PromptConfig(messages=[{"role": "system", "content": "Be brief."},
-                                    {"role": "user", "content": "Hi {{ name }}"}], vars={"name": "Ann"})
+    config = PromptConfig(
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi {{ name }}"},
+        ],
+        vars={"name": "Ann"},
+    )
     out = prompt(config, _ctx(tmp_path))
-    assert [(m.role, m.content) for m in out.messages] == [("system", "Be brief."), ("user", "Hi Ann")]
+    assert [(m.role, m.content) for m in out.messages] == [
+        ("system", "Be brief."),
+        ("user", "Hi Ann"),
+    ]
     assert out.version == "inline"
 
 
 def test_contexts_are_trimmed_lowest_score_first_to_fit_the_token_budget(tmp_path: Path) -> None:
     long = "word " * 60
     chunks = _chunks((f"best {long}", 0.9), (f"worst {long}", 0.1), (f"middle {long}", 0.5))
-    config = PromptConfig(text="{{ contexts | cite }}\nQuestion: {{ question }}",
-                          vars={"question": "q", "contexts": chunks}, max_input_tokens=100)
+    config = PromptConfig(
+        text="{{ contexts | cite }}\nQuestion: {{ question }}",
+        vars={"question": "q", "contexts": chunks},
+        max_input_tokens=100,
+    )
     out = prompt(config, _ctx(tmp_path))
     trimmed = [t["id"] for t in out.metadata["trimmed"]]
     assert trimmed == ["file1.md#1", "file2.md#2"]
@@ -106,16 +142,23 @@ def test_contexts_are_trimmed_lowest_score_first_to_fit_the_token_budget(tmp_pat
 
 def test_budget_comes_from_the_model_alias(tmp_path: Path) -> None:
     chunks = _chunks(("alpha " * 100, 0.9), ("beta " * 100, 0.2))
-    ctx = _ctx(tmp_path, models={"small": [{"model": "openai/gpt-4o-mini", "max_input_tokens": 120}]})
-    out = prompt(PromptConfig(text="{{ contexts | cite }}", vars={"contexts": chunks}, model="small"), ctx)
+    ctx = _ctx(
+        tmp_path, models={"small": [{"model": "openai/gpt-4o-mini", "max_input_tokens": 120}]}
+    )
+    out = prompt(
+        PromptConfig(text="{{ contexts | cite }}", vars={"contexts": chunks}, model="small"), ctx
+    )
     assert out.metadata["max_input_tokens"] == 120
     assert out.metadata["tokenizer_model"] == "openai/gpt-4o-mini"
     assert [t["id"] for t in out.metadata["trimmed"]] == ["file1.md#1"]
 
 
 def test_a_template_that_cannot_fit_even_without_contexts_fails_clearly(tmp_path: Path) -> None:
-    config = PromptConfig(text="{{ question }} " + "padding " * 50, vars={"question": "q", "contexts": []},
-                          max_input_tokens=10)
+    config = PromptConfig(
+        text="{{ question }} " + "padding " * 50,
+        vars={"question": "q", "contexts": []},
+        max_input_tokens=10,
+    )
     with pytest.raises(StepError, match="without any context, over max_input_tokens 10"):
         prompt(config, _ctx(tmp_path))
 
@@ -126,15 +169,20 @@ def test_exactly_one_template_source_is_required() -> None:
 
 
 def _workflow(folder: Path, with_: dict[str, object]) -> Path:
-    return write_workflow(folder, {
-        "inputs": {"question": {"type": "string"}},
-        "steps": [{"id": "prompt", "uses": "prompt", "with": with_}],
-    })
+    return write_workflow(
+        folder,
+        {
+            "inputs": {"question": {"type": "string"}},
+            "steps": [{"id": "prompt", "uses": "prompt", "with": with_}],
+        },
+    )
 
 
 def test_validate_reports_unbound_template_variables_with_positions(tmp_path: Path) -> None:
     (tmp_path / "answer.j2").write_text(ANSWER)
-    path = _workflow(tmp_path, {"template": "answer.j2", "vars": {"question": "${{ inputs.question }}"}})
+    path = _workflow(
+        tmp_path, {"template": "answer.j2", "vars": {"question": "${{ inputs.question }}"}}
+    )
     with pytest.raises(WorkflowError) as err:
         load_workflow(path)
     [diag] = err.value.diagnostics
@@ -159,6 +207,8 @@ def test_validate_reports_template_syntax_errors_with_the_file_line(tmp_path: Pa
 
 def test_validate_accepts_a_fully_bound_template(tmp_path: Path) -> None:
     (tmp_path / "answer.j2").write_text(ANSWER)
-    path = _workflow(tmp_path, {"template": "answer.j2",
-                                "vars": {"question": "${{ inputs.question }}", "contexts": []}})
+    path = _workflow(
+        tmp_path,
+        {"template": "answer.j2", "vars": {"question": "${{ inputs.question }}", "contexts": []}},
+    )
     assert load_workflow(path).workflow.steps[0].uses == "prompt"

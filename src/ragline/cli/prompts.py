@@ -16,7 +16,9 @@ from ragline.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="template files, folders or workflow files")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="template files, folders or workflow files"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -27,16 +29,18 @@ def _from_workflow(path: Path) -> list[Path]:
     found = []
     for s in data.get("steps") or []:
         with_ = s.get("with") if isinstance(s, dict) else None
-        if isinstance(s, dict) and s.get("uses") == "prompt" and isinstance(with_, dict):
-            if isinstance(with_.get("template"), str):
-                found.append(path.parent / with_["template"])
+        is_prompt = isinstance(s, dict) and s.get("uses") == "prompt" and isinstance(with_, dict)
+        if is_prompt and isinstance(with_.get("template"), str):  # type: ignore[union-attr]
+            found.append(path.parent / with_["template"])  # type: ignore[index]
     return found
 
 
 def _collect(paths: list[str]) -> list[Path]:
     from ragline.prompts.templates import TEMPLATE_SUFFIXES, find_templates
 
-    targets = [Path(p) for p in paths] or [p for p in (Path("workflows/prompts"), Path("prompts")) if p.is_dir()]
+    targets = [Path(p) for p in paths] or [
+        p for p in (Path("workflows/prompts"), Path("prompts")) if p.is_dir()
+    ]
     files: list[Path] = []
     for t in targets:
         if t.is_dir():
@@ -58,8 +62,13 @@ def describe(path: Path) -> dict[str, Any]:
     row: dict[str, Any] = {"path": str(path)}
     try:
         template = load_template(path, str(path))
-        row.update(version=template.version or "-", content_hash=template.content_hash,
-                   description=template.description, variables=variables(template), error=None)
+        row.update(
+            version=template.version or "-",
+            content_hash=template.content_hash,
+            description=template.description,
+            variables=variables(template),
+            error=None,
+        )
     except (ConfigError, PromptError) as exc:
         row.update(version="-", content_hash="-", description="", variables={}, error=str(exc))
     return row

@@ -37,7 +37,7 @@ def litellm() -> Any:
                     *_litellm.custom_provider_map,
                     {"provider": "local", "custom_handler": LocalProvider()},
                 ]
-                _litellm.utils.custom_llm_setup()
+                _litellm.utils.custom_llm_setup()  # type: ignore[no-untyped-call]
             install_log_filters()
             if "LITELLM_LOG" not in os.environ:  # LiteLLM logs every call at INFO otherwise
                 for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):

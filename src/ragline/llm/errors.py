@@ -50,9 +50,8 @@ def attempts(metadata: dict[str, Any]) -> list[str]:
         where = item.get("deployment_id") or item.get("model") or item.get("model_group") or "?"
         model = item.get("model")
         label = f"{where} ({model})" if model and model not in str(where) else str(where)
-        out.append(
-            f"{label}: {item.get('exception_type')}: {_short(str(item.get('exception_string', '')))}"
-        )
+        error = _short(str(item.get("exception_string", "")))
+        out.append(f"{label}: {item.get('exception_type')}: {error}")
     return out
 
 
@@ -74,9 +73,8 @@ def model_error(exc: BaseException, alias: str, metadata: dict[str, Any]) -> Bas
         tried.append(last)
     tried.extend(_fallback_errors(str(exc)))
     lines = "\n    ".join(tried)
-    message = redact(
-        f"model alias '{alias}': no deployment answered ({len(tried)} failed attempts):\n    {lines}"
-    )
+    head = f"model alias '{alias}': no deployment answered ({len(tried)} failed attempts)"
+    message = redact(f"{head}:\n    {lines}")
     return StepError(
         message,
         category=classified.category,

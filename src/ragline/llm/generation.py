@@ -30,7 +30,7 @@ def parse_json(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
         body = body[body.find("\n") + 1 :] if "\n" in body else body
     try:
         value = json.loads(body)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return None, f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     errors = sorted(
         jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.path)

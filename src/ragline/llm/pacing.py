@@ -43,7 +43,7 @@ def pacer() -> Any:
         if _instance is None:
             from litellm.integrations.custom_logger import CustomLogger
 
-            class RpmPacer(CustomLogger):  # type: ignore[misc]
+            class RpmPacer(CustomLogger):
                 def __init__(self) -> None:
                     super().__init__()
                     self.buckets: dict[str, _Bucket] = {}
@@ -59,7 +59,8 @@ def pacer() -> Any:
                     rpm = params.get("rpm") or (deployment.get("model_info") or {}).get("rpm")
                     if not rpm:
                         return None
-                    key = f"{(deployment.get('model_info') or {}).get('id')}|{params.get('model')}|{rpm}"
+                    deployment_id = (deployment.get("model_info") or {}).get("id")
+                    key = f"{deployment_id}|{params.get('model')}|{rpm}"
                     with self.lock:
                         bucket = self.buckets.get(key)
                         if bucket is None:

@@ -39,7 +39,10 @@ def model_list(workflow: Workflow) -> list[dict[str, Any]]:
             # goes to another deployment of the alias; LiteLLM never cools down an
             # alias's only deployment, which keeps being retried.
             allowed = workflow.routing.allowed_fails
-            info: dict[str, Any] = {"id": f"{alias}[{i}]", "allowed_fails": 0 if allowed is None else allowed}
+            info: dict[str, Any] = {
+                "id": f"{alias}[{i}]",
+                "allowed_fails": 0 if allowed is None else allowed,
+            }
             if d.max_input_tokens:
                 info["max_input_tokens"] = d.max_input_tokens
             items.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ragline.errors import ConfigError
 from ragline.llm.redact import register_secret
@@ -33,12 +34,12 @@ def _prefect_secret(name: str, where: str, ref: str) -> str:
     from prefect.blocks.system import Secret
 
     try:
-        block = Secret.load(name)
+        block: Any = Secret.load(name)
     except Exception as exc:  # a missing block is a ValueError; an unreachable API is another error
         raise ConfigError(
             f"{where}: cannot load Prefect Secret block '{name}' ({type(exc).__name__})",
             hint=f"create it in the Prefect UI (Blocks > Secret) or with "
             f"`Secret(value=...).save('{name}')`; the workflow refers to it as '{ref}'",
         ) from None
-    value = block.get()
+    value: Any = block.get()
     return str(value)

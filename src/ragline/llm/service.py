@@ -78,7 +78,7 @@ class ModelService:
             if value is not None:
                 request[key] = value
         cache_key = self._cache_key(alias, request) if (temperature == 0 and not stream) else None
-        if cache_key is not None:
+        if cache_key is not None and self.cache is not None:
             hit = self.cache.get_cache(cache_key=cache_key)
             if isinstance(hit, dict) and "text" in hit:
                 usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
@@ -110,7 +110,7 @@ class ModelService:
             result.usage.prompt_tokens + result.usage.completion_tokens,
             result.usage.cost_usd,
         )
-        if cache_key is not None:
+        if cache_key is not None and self.cache is not None:
             self.cache.add_cache(
                 {
                     "text": result.text,

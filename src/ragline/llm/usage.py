@@ -34,7 +34,8 @@ def record_usage(ctx: StepContext, alias: str, usage: Usage, *, cache_hit: bool 
             "key": "model-usage",
             "kind": "table",
             "data": list(ctx.metrics["model_usage"]),
-            "description": f"Model calls of step {ctx.step_id}: tokens, cost, latency, cache hits, retries, fallbacks",
+            "description": f"Model calls of step {ctx.step_id}: tokens, cost, latency, "
+            "cache hits, retries, fallbacks",
         }
     )
 

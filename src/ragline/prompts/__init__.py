@@ -1,1 +1,1 @@
-"""Prompt templates: sandboxed Jinja, versions and content hashes, contexts with citations, token budgets."""
+"""Prompt templates: sandboxed Jinja, versions and hashes, cited contexts, token budgets."""

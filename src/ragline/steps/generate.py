@@ -67,7 +67,7 @@ def _messages(config: GenerateConfig) -> list[dict[str, str]]:
 
 
 def generate_fingerprint(config: GenerateConfig, ctx: StepContext) -> str:
-    """What stands behind the alias (models, routing) is outside the config: add it to the cache key."""
+    """What stands behind the alias (models, routing) is not in the config: add it to the key."""
     models = {
         a: [d.model_dump(exclude={"api_key"}) for d in ds] for a, ds in ctx.workflow.models.items()
     }

@@ -49,16 +49,15 @@ class PromptConfig(StepConfig):
     )
     model: ModelAlias | None = Field(
         default=None,
-        description="Model alias whose tokenizer counts tokens (and whose max_input_tokens applies).",
+        description="Model alias whose tokenizer counts tokens (its max_input_tokens applies).",
     )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> Self:
         given = [k for k in ("template", "text", "messages") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
-                f"set exactly one of 'template', 'text' or 'messages' (got {', '.join(given) or 'none'})"
-            )
+            got = ", ".join(given) or "none"
+            raise ValueError(f"set exactly one of 'template', 'text' or 'messages' (got {got})")
         return self
 
 
@@ -82,7 +81,7 @@ def _sources(raw: dict[str, Any], workflow_dir: Path) -> list[tuple[tuple[str | 
 def check_prompt(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Path
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """Static check for `ragline validate`: the template exists, parses, and has every variable bound."""
+    """For `ragline validate`: the template exists, parses, and has every variable bound."""
     from ragline.errors import ConfigError
     from ragline.prompts.render import PromptError, variables
 
@@ -91,7 +90,7 @@ def check_prompt(
         sources = _sources(raw, Path(workflow_dir))
     except ConfigError as exc:
         return [(("template",), str(exc).replace("\n ", ";"))]
-    bound = raw.get("vars") if isinstance(raw.get("vars"), dict) else {}
+    bound: dict[str, Any] = raw["vars"] if isinstance(raw.get("vars"), dict) else {}
     for path, template in sources:
         try:
             needed = variables(template)

@@ -40,7 +40,7 @@ def write_workflow(folder: Path, data: dict[str, Any], name: str = "workflow.yam
 
 @pytest.fixture
 def model_workflow(tmp_path: Path) -> Callable[..., Path]:
-    """`model_workflow(models=..., steps=..., **sections)` -> path of a workflow file in tmp_path."""
+    """`model_workflow(models=..., steps=..., **sections)` -> a workflow file in tmp_path."""
 
     def make(**sections: Any) -> Path:
         return write_workflow(tmp_path, sections)
@@ -54,7 +54,12 @@ TEST_KEY_ENV = "RAGLINE_TEST_KEY"
 def fake_deployments(fake: FakeOpenAI, *names: str, **extra: Any) -> list[dict[str, Any]]:
     """`models:` entries for `openai/<name>` on the fake server, keyed by env:RAGLINE_TEST_KEY."""
     return [
-        {"model": f"openai/{n}", "api_base": fake.base_url, "api_key": f"env:{TEST_KEY_ENV}", **extra}
+        {
+            "model": f"openai/{n}",
+            "api_base": fake.base_url,
+            "api_key": f"env:{TEST_KEY_ENV}",
+            **extra,
+        }
         for n in names
     ]
 
@@ -63,6 +68,9 @@ def workflow_model(**sections: Any) -> Any:
     """A validated Workflow with one placeholder step plus the given sections."""
     from ragline.spec.model import Workflow
 
-    base = {"apiVersion": "ragline/v1", "name": "llm-test",
-            "steps": [{"id": "s", "uses": "value", "with": {"value": 1}}]}
+    base = {
+        "apiVersion": "ragline/v1",
+        "name": "llm-test",
+        "steps": [{"id": "s", "uses": "value", "with": {"value": 1}}],
+    }
     return Workflow.model_validate({**base, **sections})

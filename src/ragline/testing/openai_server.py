@@ -89,8 +89,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif behavior == "401":
             # Like some real providers, echo the key back: ragline must never print it.
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            self._json(401, {"error": {"message": f"Incorrect API key provided: {token}",
-                                       "type": "invalid_request_error"}})
+            self._json(
+                401,
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {token}",
+                        "type": "invalid_request_error",
+                    }
+                },
+            )
         elif behavior == "500":
             self._json(
                 500, {"error": {"message": "the fake server failed", "type": "server_error"}}
@@ -105,7 +112,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.rstrip("/").endswith("/embeddings"):
             self._json(200, _embeddings(model, body, fake.embedding_dim))
         elif self.path.rstrip("/").endswith("/chat/completions") and body.get("stream"):
-            self._raw(200, _sse(model, fake.reply_for(model, body), body), content_type="text/event-stream")
+            self._raw(
+                200,
+                _sse(model, fake.reply_for(model, body), body),
+                content_type="text/event-stream",
+            )
         elif self.path.rstrip("/").endswith("/chat/completions"):
             self._json(200, _completion(model, fake.reply_for(model, body), body))
         else:
@@ -116,8 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self._raw(status, json.dumps(payload).encode(), headers)
 
-    def _raw(self, status: int, data: bytes, headers: dict[str, str] | None = None,
-             content_type: str = "application/json") -> None:
+    def _raw(
+        self,
+        status: int,
+        data: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -169,13 +185,35 @@ def _sse(model: str, text: str, body: dict[str, Any]) -> bytes:
     events = []
     for i, piece in enumerate(pieces):
         delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
-        events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
-                       "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-    events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
-                   "model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        events.append(
+            {
+                "id": full["id"],
+                "object": "chat.completion.chunk",
+                "created": full["created"],
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
+        )
+    events.append(
+        {
+            "id": full["id"],
+            "object": "chat.completion.chunk",
+            "created": full["created"],
+            "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
     if (body.get("stream_options") or {}).get("include_usage"):
-        events.append({"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
-                       "model": model, "choices": [], "usage": full["usage"]})
+        events.append(
+            {
+                "id": full["id"],
+                "object": "chat.completion.chunk",
+                "created": full["created"],
+                "model": model,
+                "choices": [],
+                "usage": full["usage"],
+            }
+        )
     lines = [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
     return "".join(lines).encode()
 
@@ -332,7 +370,7 @@ def _check(behavior: str) -> None:
 
 
 def main() -> None:
-    """`python -m ragline.testing.openai_server [port]`: serve until interrupted (for manual tries)."""
+    """`python -m ragline.testing.openai_server [port]`: serve until interrupted."""
     import sys
 
     fake = FakeOpenAI()

@@ -12,8 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from litellm import CustomLLM
-from litellm.llms.custom_llm import CustomLLMError
+from litellm.llms.custom_llm import CustomLLM, CustomLLMError
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 MODELS = ("extractive", "smollm2")
@@ -54,7 +53,7 @@ class LocalProvider(CustomLLM):
                 stop=[stop] if isinstance(stop, str) else stop,
             )
             return text, p, c, {"method": "generative", "backend": backend}
-        raise CustomLLMError(
+        raise CustomLLMError(  # type: ignore[no-untyped-call]
             status_code=404,
             message=f"unknown local model '{model}'; local models: "
             + ", ".join(f"local/{m}" for m in MODELS),
@@ -67,17 +66,19 @@ class LocalProvider(CustomLLM):
         text, prompt_tokens, completion_tokens, meta = self._run(
             model, messages, kwargs.get("optional_params") or {}
         )
-        response.choices[0].message.content = text  # type: ignore[union-attr]
-        response.choices[0].finish_reason = "stop"
+        choice: Any = response.choices[0]
+        choice.message.content = text
+        choice.finish_reason = "stop"
         response.model = f"local/{model.split('/', 1)[-1]}"
         response.created = int(time.time())
         from litellm.types.utils import Usage
 
-        response.usage = Usage(
+        usage = Usage(
             prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,  # type: ignore[attr-defined]
+            completion_tokens=completion_tokens,
             total_tokens=prompt_tokens + completion_tokens,
         )
+        setattr(response, "usage", usage)  # noqa: B010 - ModelResponse declares usage dynamically
         response._hidden_params["ragline_local"] = meta
         response._hidden_params["response_cost"] = 0.0
         return response
@@ -87,9 +88,10 @@ class LocalProvider(CustomLLM):
 
     def streaming(self, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
         response = self.completion(*args, **kwargs)
-        usage = response.usage  # type: ignore[attr-defined]
+        usage: Any = getattr(response, "usage")  # noqa: B009
+        choice: Any = response.choices[0]
         yield {
-            "text": response.choices[0].message.content or "",  # type: ignore[union-attr]
+            "text": choice.message.content or "",
             "is_finished": True,
             "finish_reason": "stop",
             "index": 0,

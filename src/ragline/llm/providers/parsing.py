@@ -46,17 +46,19 @@ def parse_prompt(messages: list[Any]) -> tuple[str, list[Context]]:
             q = _QUESTION.match(line)
             if q:
                 question = q.group("q").strip()
-                current = _flush(current, contexts)
+                _flush(current, contexts)
+                current = None
                 continue
             m = _CONTEXT.match(line)
             if m:
-                current = _flush(current, contexts)
+                _flush(current, contexts)
                 current = (m.group("id").strip(), [m.group("text")])
             elif current is not None:
                 if line.strip():
                     current[1].append(line)
                 else:
-                    current = _flush(current, contexts)
+                    _flush(current, contexts)
+                    current = None
         _flush(current, contexts)
     return question or last_user, contexts
 
@@ -66,4 +68,3 @@ def _flush(current: tuple[str, list[str]] | None, out: list[Context]) -> None:
         text = " ".join(part.strip() for part in current[1] if part.strip())
         if text:
             out.append(Context(current[0], text))
-    return None

@@ -40,9 +40,8 @@ class _LlamaCpp:
     name = "llama-cpp-python"
 
     def __init__(self, path: Path) -> None:
-        from llama_cpp import Llama
-
-        self.llm = Llama(model_path=str(path), n_ctx=2048, verbose=False)
+        llama_cpp = importlib.import_module("llama_cpp")  # optional, untyped
+        self.llm: Any = llama_cpp.Llama(model_path=str(path), n_ctx=2048, verbose=False)
 
     def chat(
         self,
@@ -74,8 +73,9 @@ class _Transformers:
             )
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
+        loader: Any = AutoModelForCausalLM
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        self.model: Any = loader.from_pretrained(str(path.parent), gguf_file=path.name)
         self.model.eval()
 
     def chat(
