@@ -15,7 +15,7 @@ from typing import Any
 from ragline.errors import RaglineError, StepError
 from ragline.llm.redact import redact
 
-_PREFIX = re.compile(r"^(?:litellm\.)?(\w+(?:Error|Exception|Timeout)):\s*")
+_PREFIX = re.compile(r"^(?:litellm\.)?(\w*(?:Error|Exception|Timeout)):\s*")
 _FALLBACK = re.compile(r"Fallback to (?P<alias>[\w.-]+) also failed:\s*(?P<err>.*)", re.S)
 
 
@@ -23,7 +23,12 @@ def _short(text: str, limit: int = 300) -> str:
     """A provider error without LiteLLM's repeated prefixes and retry footers."""
     text = " ".join(text.split())
     text = _FALLBACK.sub("", text)
-    for footer in (" LiteLLM Retried:", " LiteLLM: model group", " Debug Information"):
+    for footer in (
+        " LiteLLM Retried:",
+        " LiteLLM: model group",
+        " Debug Information",
+        ", Received response",
+    ):
         cut = text.find(footer)
         if cut > 0:
             text = text[:cut]
@@ -41,18 +46,28 @@ def _fallback_errors(text: str) -> list[str]:
     return [f"fallback '{m.group('alias')}': {_short(m.group('err'))}"] if m else []
 
 
+def _label(where: object, model: object) -> str:
+    return f"{where} ({model})" if model and str(model) not in str(where) else str(where)
+
+
 def attempts(metadata: dict[str, Any]) -> list[str]:
-    """'deployment: ErrorType: message' for each attempt the Router recorded."""
+    """'deployment (model): ErrorType: message' for each attempt the Router recorded."""
     out = []
     for item in metadata.get("previous_models") or ():
         if not isinstance(item, dict):
             continue
         where = item.get("deployment_id") or item.get("model") or item.get("model_group") or "?"
-        model = item.get("model")
-        label = f"{where} ({model})" if model and model not in str(where) else str(where)
         error = _short(str(item.get("exception_string", "")))
-        out.append(f"{label}: {item.get('exception_type')}: {error}")
+        out.append(f"{_label(where, item.get('model'))}: {item.get('exception_type')}: {error}")
     return out
+
+
+def _counted(lines: list[str]) -> list[str]:
+    """Identical attempts once, with how many times they happened."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    return [line if n == 1 else f"{line} (x{n})" for line, n in counts.items()]
 
 
 def model_error(exc: BaseException, alias: str, metadata: dict[str, Any]) -> BaseException:
@@ -62,18 +77,16 @@ def model_error(exc: BaseException, alias: str, metadata: dict[str, Any]) -> Bas
     from ragline.compiler.failures import as_step_error
 
     classified = as_step_error(exc, "")
-    tried = list(dict.fromkeys(attempts(metadata)))
-    last_where = (
-        metadata.get("model_info", {}).get("id")
-        if isinstance(metadata.get("model_info"), dict)
-        else None
-    )
-    last = f"{last_where or alias}: {type(exc).__name__}: {_short(str(exc), 600)}"
-    if last not in tried:
-        tried.append(last)
-    tried.extend(_fallback_errors(str(exc)))
+    info = metadata.get("model_info")
+    where = info.get("id") if isinstance(info, dict) else None
+    last = f"{_label(where or alias, metadata.get('deployment'))}: {type(exc).__name__}: "
+    last += _short(str(exc), 600)
+    recorded = attempts(metadata)
+    if not recorded or recorded[-1] != last:
+        recorded.append(last)
+    tried = _counted(recorded) + _fallback_errors(str(exc))
     lines = "\n    ".join(tried)
-    head = f"model alias '{alias}': no deployment answered ({len(tried)} failed attempts)"
+    head = f"model alias '{alias}': no deployment answered ({len(recorded)} failed attempts)"
     message = redact(f"{head}:\n    {lines}")
     return StepError(
         message,
