@@ -1,0 +1,60 @@
+"""The generate step called as a plain function (no Prefect), over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragline.steps.context import StepContext
+from ragline.steps.generate import GenerateConfig, generate
+from ragline.testing.fixtures import fake_deployments, workflow_model
+from ragline.testing.openai_server import FakeOpenAI
+
+
+def _ctx(fake: FakeOpenAI, folder: Path) -> StepContext:
+    wf = workflow_model(models={"answer": fake_deployments(fake, "m")})
+    return StepContext(step_id="generate", workflow=wf, workflow_dir=folder)
+
+
+def test_messages_and_a_system_message_are_sent_as_given(
+    openai_server: FakeOpenAI, tmp_path: Path
+) -> None:
+    ctx = _ctx(openai_server, tmp_path)
+    config = GenerateConfig(
+        model="answer",
+        system="Be brief.",
+        stop=["\n\n"],
+        max_tokens=20,
+        messages=[
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": "Again"},
+        ],
+        params={"seed": 7},
+    )
+    out = generate(config, ctx)
+    sent = openai_server.calls("m")[0].body
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent["stop"] == ["\n\n"] and sent["max_tokens"] == 20 and sent["seed"] == 7
+    assert out.text == "echo: Again"
+    assert out.metadata["deployment"] == "answer[0]"
+    [row] = ctx.metrics["model_usage"]
+    assert row["alias"] == "answer" and row["model"] == "openai/m" and row["latency_ms"] > 0
+
+
+def test_usage_accumulates_per_call_in_the_step_metrics(
+    openai_server: FakeOpenAI, tmp_path: Path
+) -> None:
+    ctx = _ctx(openai_server, tmp_path)
+    generate(GenerateConfig(model="answer", prompt="one", temperature=0), ctx)
+    generate(GenerateConfig(model="answer", prompt="one", temperature=0), ctx)
+    rows = ctx.metrics["model_usage"]
+    assert [r["cache_hits"] for r in rows] == [0, 1]
+    [artifact] = ctx.metrics["artifacts"]
+    assert len(artifact["data"]) == 2
+
+
+def test_prompt_and_messages_are_mutually_exclusive() -> None:
+    with pytest.raises(ValueError, match="exactly one of 'prompt' or 'messages'"):
+        GenerateConfig(model="answer")
