@@ -127,3 +127,12 @@ def test_smollm2_generates_an_answer_offline(service) -> None:
     assert result.usage.model == "local/smollm2"
     assert 0 < result.usage.completion_tokens <= 24
     assert result.provider_metadata["method"] == "generative"
+
+
+def test_a_local_model_streams_through_the_router(service) -> None:
+    svc = service(models={"local": [{"model": "local/extractive"}]})
+    pieces: list[str] = []
+    result = svc.complete("local", PROMPT, stream=True, on_text=pieces.append)
+    assert "".join(pieces) == result.text
+    assert result.text.startswith("LanceDB stores the vectors")
+    assert result.usage.model == "local/extractive" and result.usage.completion_tokens > 0
