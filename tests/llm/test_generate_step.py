@@ -58,3 +58,18 @@ def test_usage_accumulates_per_call_in_the_step_metrics(
 def test_prompt_and_messages_are_mutually_exclusive() -> None:
     with pytest.raises(ValueError, match="exactly one of 'prompt' or 'messages'"):
         GenerateConfig(model="answer")
+
+
+def test_the_cache_key_follows_the_alias_and_its_fallbacks_only(tmp_path: Path) -> None:
+    from ragline.steps.generate import generate_fingerprint
+
+    def key(**models: list[dict[str, str]]) -> str:
+        wf = workflow_model(models=models, routing={"fallbacks": {"answer": ["backup"]}})
+        ctx = StepContext(step_id="g", workflow=wf, workflow_dir=tmp_path)
+        return generate_fingerprint(GenerateConfig(model="answer", prompt="q"), ctx)
+
+    local = [{"model": "local/extractive"}]
+    base = key(answer=local, backup=local, other=local)
+    assert key(answer=local, backup=local, other=[{"model": "local/smollm2"}]) == base
+    assert key(answer=local, backup=[{"model": "local/smollm2"}], other=local) != base
+    assert key(answer=[{"model": "local/smollm2"}], backup=local, other=local) != base

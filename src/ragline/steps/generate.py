@@ -66,13 +66,32 @@ def _messages(config: GenerateConfig) -> list[dict[str, str]]:
     return msgs
 
 
+def _reachable(alias: str, fallbacks: dict[str, list[str]]) -> list[str]:
+    """The alias and every alias its fallbacks can lead to."""
+    seen: list[str] = []
+    todo = [alias]
+    while todo:
+        a = todo.pop(0)
+        if a not in seen:
+            seen.append(a)
+            todo.extend(fallbacks.get(a, []))
+    return seen
+
+
 def generate_fingerprint(config: GenerateConfig, ctx: StepContext) -> str:
-    """What stands behind the alias (models, routing) is not in the config: add it to the key."""
+    """What stands behind the alias (its deployments, fallbacks, routing) is not in the config."""
+    routing = ctx.workflow.routing
+    aliases = _reachable(config.model, routing.fallbacks)
     models = {
-        a: [d.model_dump(exclude={"api_key"}) for d in ds] for a, ds in ctx.workflow.models.items()
+        a: [d.model_dump(exclude={"api_key"}) for d in ctx.workflow.models.get(a, [])]
+        for a in aliases
     }
     return json.dumps(
-        {"models": models, "routing": ctx.workflow.routing.model_dump()},
+        {
+            "models": models,
+            "routing": routing.model_dump(exclude={"fallbacks"}),
+            "aliases": aliases,
+        },
         sort_keys=True,
         default=str,
     )
