@@ -161,6 +161,31 @@ class ModelService:
         )
         return Completion("".join(parts), usage, str(hidden.get("model_id") or ""))
 
+    def embed(self, alias: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
+        """Vectors for `texts` in one routed call (retries, fallbacks and the budget apply)."""
+        self.budget.before_call(alias)
+        metadata: dict[str, Any] = {}
+        started = time.perf_counter()
+        try:
+            response = self.router.embedding(model=alias, input=texts, metadata=metadata)
+        except Exception as exc:
+            raise model_error(exc, alias, metadata) from None
+        hidden = getattr(response, "_hidden_params", {}) or {}
+        data = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
+        vectors = [list(d["embedding"] if isinstance(d, dict) else d.embedding) for d in data]
+        tokens = int(getattr(getattr(response, "usage", None), "prompt_tokens", 0) or 0)
+        cost = hidden.get("response_cost")
+        usage = Usage(
+            model=str(hidden.get("litellm_model_name") or getattr(response, "model", "") or ""),
+            calls=1,
+            prompt_tokens=tokens,
+            cost_usd=float(cost) if isinstance(cost, (int, float)) else 0.0,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        self._record(usage)
+        self.budget.after_call(alias, tokens, usage.cost_usd)
+        return vectors, usage
+
     def _cache_key(self, alias: str, request: dict[str, Any]) -> str | None:
         if self.cache is None:
             return None

