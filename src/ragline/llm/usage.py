@@ -38,25 +38,3 @@ def record_usage(ctx: StepContext, alias: str, usage: Usage, *, cache_hit: bool 
             "cache hits, retries, fallbacks",
         }
     )
-
-
-def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-model totals over `model_usage` rows (for run summaries)."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        key = str(r.get("model") or r.get("alias"))
-        acc = out.setdefault(
-            key,
-            {
-                "calls": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "cost_usd": 0.0,
-                "cache_hits": 0,
-                "retries": 0,
-                "fallbacks": 0,
-            },
-        )
-        for k in acc:
-            acc[k] += r.get(k, 0) or 0
-    return out
