@@ -104,3 +104,17 @@ def test_a_per_alias_token_budget_stops_after_the_call_that_crosses_it(
     with pytest.raises(StepError, match="alias 'answer': max_tokens 30 exceeded"):
         svc.complete("answer", QUESTION)
     svc.complete("other", QUESTION)  # other aliases keep their own budget
+
+
+def test_a_cost_budget_uses_litellm_prices_for_known_models(
+    openai_server: FakeOpenAI, service
+) -> None:
+    openai_server.set_reply("gpt-4o-mini", "word " * 100)
+    svc = service(
+        models={"answer": fake_deployments(openai_server, "gpt-4o-mini")},
+        budget={"max_cost_usd": 0.0001},
+    )
+    first = svc.complete("answer", QUESTION)  # ~100 output tokens at gpt-4o-mini prices
+    assert 0.00003 < first.usage.cost_usd < 0.0001
+    with pytest.raises(StepError, match=r"max_cost_usd 0\.0001 exceeded"):
+        svc.complete("answer", QUESTION)

@@ -119,3 +119,20 @@ def test_any_working_deployment_is_enough(openai_server: FakeOpenAI, service) ->
         assert (
             svc.complete("answer", [{"role": "user", "content": f"n{i}"}]).usage.model == "openai/c"
         )
+
+
+@pytest.mark.parametrize(
+    "strategy", ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"]
+)
+def test_every_routing_strategy_spreads_calls_over_working_deployments(
+    openai_server: FakeOpenAI, service, strategy: str
+) -> None:
+    svc = service(
+        models={"answer": deployments(openai_server, "a", "b", tpm=100000, rpm=6000)},
+        routing={"strategy": strategy},
+    )
+    used = {
+        svc.complete("answer", [{"role": "user", "content": f"q{i}"}]).usage.model for i in range(6)
+    }
+    assert used <= {"openai/a", "openai/b"} and used
+    assert len(openai_server.requests) == 6
