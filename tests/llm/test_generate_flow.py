@@ -198,7 +198,8 @@ def test_streaming_logs_the_answer_as_it_arrives(
     assert out.usage.completion_tokens > 0
     assert openai_server.calls("m")[0].body["stream"] is True
     logged = [r.getMessage() for r in caplog.records if r.name == "ragline.step"]
-    assert logged == ["answer> first line", "answer> second line"]
+    assert logged[:2] == ["answer> first line", "answer> second line"]
+    assert logged[2].startswith("generate: answer -> openai/m [answer[0]]")
 
 
 def test_no_api_key_in_output_logs_artifacts_or_errors(

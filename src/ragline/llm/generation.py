@@ -123,6 +123,19 @@ def run_generation(
                     details={"last_answer": result.text[:500]},
                 )
     record_usage(ctx, config.model, usage, cache_hit=result.cache_hit)
+    ctx.logger.info(
+        "generate: %s -> %s [%s] %d+%d tokens, $%.6f, %.0f ms, cache %s, retries %d, fallbacks %d",
+        config.model,
+        usage.model,
+        result.deployment or "-",
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cost_usd,
+        usage.latency_ms,
+        "hit" if result.cache_hit else "miss",
+        usage.retries,
+        usage.fallbacks,
+    )
     metadata: dict[str, Any] = {
         "alias": config.model,
         "deployment": result.deployment,

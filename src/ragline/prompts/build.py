@@ -101,6 +101,13 @@ def build_prompt(config: PromptConfig, ctx: StepContext) -> Prompt:
             hint="fix the template or the step's `vars:`",
         ) from None
     template = parts[0][1]
+    ctx.logger.info(
+        "prompt: %s version %s (%s), %d context(s)",
+        template.name,
+        template.version or "-",
+        template.content_hash,
+        len(kept),
+    )
     source_hash = hashlib.sha256("\x00".join(t.body for _, t in parts).encode()).hexdigest()[:16]
     text = "\n\n".join(m.content for m in messages)
     meta.update(
