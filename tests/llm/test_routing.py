@@ -136,3 +136,10 @@ def test_every_routing_strategy_spreads_calls_over_working_deployments(
     }
     assert used <= {"openai/a", "openai/b"} and used
     assert len(openai_server.requests) == 6
+
+
+def test_calls_to_one_deployment_reuse_one_connection(openai_server: FakeOpenAI, service) -> None:
+    svc = service(models={"answer": deployments(openai_server, "m")})
+    for i in range(8):
+        svc.complete("answer", [{"role": "user", "content": f"q{i}"}])
+    assert len({r.peer for r in openai_server.calls("m")}) == 1

@@ -44,6 +44,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    peer: str = ""  # the client's host:port: one value per TCP connection
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,7 +78,10 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         model = str(body.get("model", ""))
         behavior = fake.next_behavior(model, self.headers.get("X-Fake-Behavior"))
-        fake.record(Recorded(self.path, model, behavior, dict(self.headers.items()), body))
+        peer = f"{self.client_address[0]}:{self.client_address[1]}"
+        fake.record(
+            Recorded(self.path, model, behavior, dict(self.headers.items()), body, peer=peer)
+        )
         if fake.latency:
             time.sleep(fake.latency)
         if behavior == "429":
