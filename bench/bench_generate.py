@@ -11,13 +11,14 @@
    `litellm.acompletion` calls. Target: < 1.5x (the runner does not serialise
    model calls).
 
-The overhead line also times a bare LiteLLM Router on the same deployment, to
-separate LiteLLM's routing cost from ragline's own. Measured here, the bare
-Router costs ~1.8x a direct `litellm.completion` against this zero-latency
-server: its synchronous `completion` runs every call in a new event loop, and
-LiteLLM caches HTTP clients per event loop, so every routed call opens a new
-connection. ragline adds no measurable time on top of the Router (ratio ~1.0);
-against a real provider (hundreds of ms per call) the difference vanishes.
+For comparison the overhead section also times a plain LiteLLM Router on the
+same deployment. Its synchronous `completion` runs every call in a new event
+loop and LiteLLM caches HTTP clients per loop, so a plain Router opens a new
+connection per call; ragline hands the Router one pooled client per
+deployment instead (see `ragline.llm.router.share_openai_clients`). What is
+left of the ratio against this zero-latency local server is LiteLLM's routing
+bookkeeping (~1-2 ms per call here); against a real provider it vanishes in
+the network time.
 
 Run: `.venv/bin/python -m bench bench_generate` (or `make bench`).
 """
