@@ -82,6 +82,19 @@ def test_a_second_worker_is_served_from_the_shared_redis_cache(
     assert not (tmp_path / "w1" / ".ragline" / "cache").exists()
 
 
+def test_the_redis_url_can_be_a_secret_reference(
+    openai_server: FakeOpenAI, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAGLINE_TEST_REDIS_URL", redis_url)
+    wf = workflow_model(
+        models={"answer": fake_deployments(openai_server, "m")},
+        cache={"type": "redis", "url": "env:RAGLINE_TEST_REDIS_URL"},
+    )
+    svc = ModelService(wf, tmp_path)
+    svc.complete("answer", [{"role": "user", "content": "x"}], temperature=0)
+    assert svc.complete("answer", [{"role": "user", "content": "x"}], temperature=0).cache_hit
+
+
 def test_redis_cache_without_url_is_a_config_error(tmp_path: Path) -> None:
     from ragline.errors import ConfigError
 

@@ -21,7 +21,7 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
     """A LiteLLM `Cache` for the spec, or None when caching is off."""
     if spec.type == "none":
         return None
-    lib = litellm()
+    litellm()  # offline defaults before LiteLLM modules load
     from litellm.caching.caching import Cache
 
     if spec.type == "redis":
@@ -32,7 +32,12 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
                 "cache.type is redis but cache.url is missing",
                 hint="set cache.url: redis://host:6379/0",
             )
-        url = urlparse(spec.url)
+        raw = spec.url
+        if raw.startswith(("env:", "secret:")):  # a URL with a password is a secret too
+            from ragline.llm.secrets import resolve_secret
+
+            raw = resolve_secret(raw, "cache.url")
+        url = urlparse(raw)
         kwargs: dict[str, Any] = {
             "type": "redis",
             "host": url.hostname or "127.0.0.1",
@@ -51,7 +56,6 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
         kwargs = {"type": "disk", "disk_cache_dir": str(folder)}
     if spec.ttl:
         kwargs["ttl"] = spec.ttl
-    del lib
     return Cache(**kwargs)
 
 
