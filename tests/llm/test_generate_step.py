@@ -73,3 +73,35 @@ def test_the_cache_key_follows_the_alias_and_its_fallbacks_only(tmp_path: Path) 
     assert key(answer=local, backup=local, other=[{"model": "local/smollm2"}]) == base
     assert key(answer=local, backup=[{"model": "local/smollm2"}], other=local) != base
     assert key(answer=[{"model": "local/smollm2"}], backup=local, other=local) != base
+
+
+def test_validate_rejects_a_response_format_that_is_not_json_schema(tmp_path: Path) -> None:
+    from ragline.errors import WorkflowError
+    from ragline.spec.validate import load_workflow
+    from ragline.testing.fixtures import write_workflow
+
+    path = write_workflow(
+        tmp_path,
+        {
+            "models": {"answer": [{"model": "local/extractive"}]},
+            "steps": [
+                {
+                    "id": "generate",
+                    "uses": "generate",
+                    "with": {
+                        "model": "answer",
+                        "prompt": "q",
+                        "response_format": {
+                            "type": "object",
+                            "properties": {"n": {"type": "integr"}},
+                        },
+                    },
+                }
+            ],
+        },
+    )
+    with pytest.raises(WorkflowError) as err:
+        load_workflow(path)
+    [diag] = err.value.diagnostics
+    assert diag.path == "steps[0].with.response_format.properties.n.type"
+    assert "not a valid JSON Schema at properties/n/type" in diag.message

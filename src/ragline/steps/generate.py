@@ -97,7 +97,32 @@ def generate_fingerprint(config: GenerateConfig, ctx: StepContext) -> str:
     )
 
 
-@step("generate", config=GenerateConfig, version="1", fingerprint=generate_fingerprint)
+def check_generate(
+    raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """For `ragline validate`: `response_format` must be a valid JSON Schema."""
+    schema = raw.get("response_format")
+    if not isinstance(schema, dict):
+        return []
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(root)"
+        return [
+            (("response_format", *exc.path), f"not a valid JSON Schema at {where}: {exc.message}")
+        ]
+    return []
+
+
+@step(
+    "generate",
+    config=GenerateConfig,
+    version="1",
+    fingerprint=generate_fingerprint,
+    check=check_generate,
+)
 def generate(config: GenerateConfig, ctx: StepContext) -> Generation:
     """Call a model alias through the LiteLLM Router and return its answer."""
     from ragline.llm.generation import run_generation
