@@ -212,3 +212,25 @@ def test_validate_accepts_a_fully_bound_template(tmp_path: Path) -> None:
         {"template": "answer.j2", "vars": {"question": "${{ inputs.question }}", "contexts": []}},
     )
     assert load_workflow(path).workflow.steps[0].uses == "prompt"
+
+
+def test_validate_checks_inline_chat_messages_too(tmp_path: Path) -> None:
+    path = _workflow(
+        tmp_path,
+        {
+            "messages": [
+                {"role": "system", "content": "Be {{ tone }}."},
+                {"role": "user", "content": "{{ question }}"},
+            ]
+        },
+    )
+    with pytest.raises(WorkflowError) as err:
+        load_workflow(path)
+    messages = sorted(d.message for d in err.value.diagnostics)
+    assert len(messages) == 2
+    assert "template with.messages[0]:1 uses 'tone'" in messages[0]
+    assert "template with.messages[1]:1 uses 'question'" in messages[1]
+    assert {d.path for d in err.value.diagnostics} == {
+        "steps[0].with.messages[0].content",
+        "steps[0].with.messages[1].content",
+    }
