@@ -13,12 +13,17 @@ from ragline.testing.openai_server import FakeOpenAI
 USER = [{"role": "user", "content": "What is ragline?"}]
 
 
-def test_a_rate_limited_request_is_retried_and_succeeds(openai_server: FakeOpenAI, service) -> None:
+def test_a_rate_limited_request_is_retried_after_retry_after(
+    openai_server: FakeOpenAI, service
+) -> None:
+    openai_server.retry_after = 1.0
     openai_server.script("m1", ["429"])
     svc = service(models={"answer": deployments(openai_server, "m1")}, routing={"num_retries": 2})
     result = svc.complete("answer", USER)
     assert result.text == "echo: What is ragline?"
-    assert [r.behavior for r in openai_server.calls("m1")] == ["429", "ok"]
+    calls = openai_server.calls("m1")
+    assert [r.behavior for r in calls] == ["429", "ok"]
+    assert calls[1].at - calls[0].at >= 0.5  # waited for Retry-After: 1 (LiteLLM adds jitter)
     assert result.usage.retries == 1
     assert result.usage.model == "openai/m1"
 
