@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ragline.compiler.flow import compile_workflow
 from ragline.errors import StepError
@@ -236,3 +238,37 @@ def _stored(api: str, kind: str) -> str:
     response = httpx.post(f"{api}/{kind}/filter", json={"limit": 200, "offset": 0}, timeout=30)
     response.raise_for_status()
     return response.text
+
+
+def test_usage_is_summed_over_the_run_in_one_artifact(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
+    import httpx
+
+    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "m")})
+    data = yaml.safe_load(path.read_text())
+    data["steps"].append(
+        {
+            "id": "again",
+            "uses": "generate",
+            "with": {"model": "answer", "prompt": "Say it again", "temperature": 0},
+        }
+    )
+    path.write_text(yaml.safe_dump(data))
+    state = compile_workflow(load_workflow(path))(question="q", return_state=True)
+    flow_run_id = str(state.state_details.flow_run_id)
+    response = httpx.post(
+        f"{prefect}/artifacts/filter",
+        json={
+            "limit": 50,
+            "offset": 0,
+            "artifacts": {"key": {"any_": ["model-usage-total"]}},
+            "flow_runs": {"id": {"any_": [flow_run_id]}},
+        },
+    )
+    response.raise_for_status()
+    [artifact] = response.json()
+    rows = json.loads(artifact["data"]) if isinstance(artifact["data"], str) else artifact["data"]
+    assert [r["model"] for r in rows] == ["openai/m", "TOTAL"]
+    assert rows[0]["calls"] == rows[-1]["calls"] == 2
+    assert rows[-1]["prompt_tokens"] == rows[0]["prompt_tokens"] > 0

@@ -45,6 +45,11 @@ def publish_run_summary(workflow: Workflow, records: list[StepRecord]) -> None:
     for record in records:
         for artifact in record.metrics.get("artifacts", []):
             publish_artifact(record.step_id, artifact, create_markdown_artifact, create_table_artifact)
+    from ragline.llm.usage import run_totals
+
+    if totals := run_totals([r.metrics for r in records]):
+        create_table_artifact(table=totals, key="model-usage-total",
+                              description=f"Model usage of the whole {workflow.name} run")
 
 
 def publish_artifact(step_id: str, artifact: dict[str, Any], markdown_fn: Any, table_fn: Any) -> None:

@@ -38,3 +38,34 @@ def record_usage(ctx: StepContext, alias: str, usage: Usage, *, cache_hit: bool 
             "cache hits, retries, fallbacks",
         }
     )
+
+
+_SUMMED = (
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_ms",
+    "cache_hits",
+    "retries",
+    "fallbacks",
+)
+
+
+def run_totals(step_metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model (the deployment that answered) over every step of a run, plus a total."""
+    by_model: dict[str, dict[str, Any]] = {}
+    for metrics in step_metrics:
+        for row in metrics.get("model_usage", []):
+            key = str(row.get("model") or row.get("alias") or "?")
+            acc = by_model.setdefault(key, {"model": key, **dict.fromkeys(_SUMMED, 0)})
+            for field in _SUMMED:
+                acc[field] += row.get(field) or 0
+    rows = sorted(by_model.values(), key=lambda r: r["model"])
+    if rows:
+        total = {"model": "TOTAL", **{f: sum(r[f] for r in rows) for f in _SUMMED}}
+        rows.append(total)
+    for r in rows:
+        r["cost_usd"] = round(r["cost_usd"], 8)
+        r["latency_ms"] = round(r["latency_ms"], 2)
+    return rows
