@@ -1,0 +1,87 @@
+"""`safety-check`: refuse, clean or flag unsafe text before and after a model call."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ragline.errors import ErrorCategory, StepError
+from ragline.safety.checks import Finding, redact, run_checks
+from ragline.steps.base import StepConfig, step
+from ragline.steps.context import StepContext
+
+CheckName = Literal["pii", "injection", "toxicity", "malicious_code", "secrets"]
+
+
+class SafetyCheckConfig(StepConfig):
+    """Run local, offline checks on a text; block, redact or flag what fires."""
+
+    text: str = Field(
+        description="The text to check (a question, a retrieved context or an answer)."
+    )
+    checks: list[CheckName] = Field(
+        default_factory=lambda: ["pii", "injection", "toxicity", "malicious_code", "secrets"],
+        description="Which checks to run.",
+    )
+    on_fail: Literal["block", "redact", "flag"] = Field(
+        "flag",
+        description=(
+            "block fails the step; redact replaces findings with typed placeholders;"
+            " flag passes the text through."
+        ),
+    )
+
+
+class SafetyFinding(BaseModel):
+    check: str
+    kind: str
+    start: int
+    end: int
+
+
+class SafetyReport(BaseModel):
+    passed: bool
+    findings: list[SafetyFinding] = Field(default_factory=list)
+
+
+class SafetyResult(BaseModel):
+    text: str
+    report: SafetyReport
+
+
+def _markdown(findings: list[Finding]) -> str:
+    if not findings:
+        return "All safety checks passed."
+    rows = "\n".join(f"| {f.check} | {f.kind} | {f.start}-{f.end} |" for f in findings)
+    return "| check | kind | offsets |\n|---|---|---|\n" + rows
+
+
+@step("safety-check", config=SafetyCheckConfig, version="1")
+def safety_check(config: SafetyCheckConfig, ctx: StepContext) -> SafetyResult:
+    """Check `text`; the report never contains the matched text itself (it may be a secret)."""
+    findings = run_checks(config.text, list(config.checks))
+    ctx.metrics.setdefault("artifacts", []).append(
+        {
+            "key": f"{ctx.step_id}-safety",
+            "kind": "markdown",
+            "data": _markdown(findings),
+            "description": f"safety-check {ctx.step_id}",
+        }
+    )
+    report = SafetyReport(
+        passed=not findings,
+        findings=[
+            SafetyFinding(check=f.check, kind=f.kind, start=f.start, end=f.end) for f in findings
+        ],
+    )
+    if findings and config.on_fail == "block":
+        where = ", ".join(f"{f.check}/{f.kind} at {f.start}-{f.end}" for f in findings[:5])
+        raise StepError(
+            f"unsafe text: {where}",
+            category=ErrorCategory.SECURITY,
+            retryable=False,
+            hint="use on_fail: redact or flag to let the text through",
+        )
+    text = redact(config.text, findings) if config.on_fail == "redact" else config.text
+    return SafetyResult(text=text, report=report)
