@@ -1,0 +1,1 @@
+"""RAG metrics and quality gates."""

@@ -1,0 +1,63 @@
+"""Retrieval and answer metrics computed locally, without a model."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+_WORD = re.compile(r"\w+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def recall_at_k(retrieved: list[str], relevant: set[str], k: int) -> float:
+    return len(set(retrieved[:k]) & relevant) / len(relevant) if relevant else 0.0
+
+
+def mrr(retrieved: list[str], relevant: set[str]) -> float:
+    return next((1.0 / i for i, d in enumerate(retrieved, 1) if d in relevant), 0.0)
+
+
+def ndcg_at_k(retrieved: list[str], relevant: set[str], k: int) -> float:
+    dcg = sum(1.0 / math.log2(i + 1) for i, d in enumerate(retrieved[:k], 1) if d in relevant)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def exact_match(answer: str, reference: str) -> float:
+    return float(_tokens(answer) == _tokens(reference))
+
+
+def token_f1(answer: str, reference: str) -> float:
+    a, r = _tokens(answer), _tokens(reference)
+    common = sum((Counter(a) & Counter(r)).values())
+    if not common:
+        return 0.0
+    p, rec = common / len(a), common / len(r)
+    return 2 * p * rec / (p + rec)
+
+
+def groundedness(
+    answer: str, contexts: list[str], threshold: float = 0.5
+) -> tuple[float, list[str]]:
+    """Share of answer sentences whose content words mostly appear in one context.
+
+    Returns the score and the unsupported sentences (the worst examples a gate shows).
+    """
+    sentences = [s for s in _SENTENCE.split(answer.strip()) if _tokens(s)]
+    if not sentences:
+        return 0.0, []
+    ctx_sets = [set(_tokens(c)) for c in contexts]
+    unsupported = []
+    for s in sentences:
+        words = {w for w in _tokens(s) if len(w) > 3}
+        if not words:
+            continue
+        best = max((len(words & c) / len(words) for c in ctx_sets), default=0.0)
+        if best < threshold:
+            unsupported.append(s)
+    return 1 - len(unsupported) / len(sentences), unsupported
