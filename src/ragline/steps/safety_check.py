@@ -14,6 +14,10 @@ from ragline.steps.context import StepContext
 CheckName = Literal["pii", "injection", "toxicity", "malicious_code", "secrets"]
 
 
+def _all_checks() -> list[CheckName]:
+    return ["pii", "injection", "toxicity", "malicious_code", "secrets"]
+
+
 class SafetyCheckConfig(StepConfig):
     """Run local, offline checks on a text; block, redact or flag what fires."""
 
@@ -21,7 +25,7 @@ class SafetyCheckConfig(StepConfig):
         description="The text to check (a question, a retrieved context or an answer)."
     )
     checks: list[CheckName] = Field(
-        default_factory=lambda: ["pii", "injection", "toxicity", "malicious_code", "secrets"],
+        default_factory=_all_checks,
         description="Which checks to run.",
     )
     on_fail: Literal["block", "redact", "flag"] = Field(
