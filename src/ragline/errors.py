@@ -28,9 +28,13 @@ class Diagnostic:
     path: str
     message: str
 
-    def render(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
-        return f"{where}  {self.path}\n  {self.message}"
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def render(self, width: int = 0) -> str:
+        """`file:line:col  json.path` then the message; `width` aligns the paths of a list."""
+        return f"{self.where.ljust(width)}  {self.path}\n  {self.message}"
 
 
 class WorkflowError(RaglineError):
@@ -45,7 +49,8 @@ class WorkflowError(RaglineError):
         return self.diagnostics[0].file if self.diagnostics else "<workflow>"
 
     def render(self) -> str:
-        body = "\n".join(d.render() for d in self.diagnostics)
+        width = max((len(d.where) for d in self.diagnostics), default=0)
+        body = "\n".join(d.render(width) for d in self.diagnostics)
         count = len(self.diagnostics)
         noun = "problem" if count == 1 else "problems"
         files = sorted({d.file for d in self.diagnostics})

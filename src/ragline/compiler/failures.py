@@ -48,8 +48,9 @@ def as_step_error(exc: BaseException, step_id: str) -> StepError:
         kwargs = {"category": ErrorCategory.INFRASTRUCTURE, "retryable": False}
     else:
         kwargs = {"category": ErrorCategory.BUSINESS_LOGIC, "retryable": False}
-    if isinstance(exc, TimeoutError) and not str(exc):
-        message = "the step did not finish within its timeout_seconds"
+    if isinstance(exc, TimeoutError) and name not in _MODEL_RETRYABLE:
+        message = f"the step did not finish within its timeout_seconds ({message})"
+        kwargs["hint"] = "raise the step's timeout_seconds, or give it less work per run"
     return StepError(f"{name}: {message}" if name not in message else message, step_id=step_id, **kwargs)
 
 

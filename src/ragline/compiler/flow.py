@@ -119,6 +119,13 @@ def _context(ctx: _Ctx, spec: StepSpec, services: RunServices, run: RunInfo) -> 
     )
 
 
+def log_failure(logger: Any, error: StepError) -> None:
+    """One log line per failure, carrying the error id the CLI and the Prefect UI show."""
+    f = error.failure
+    logger.error("step %s failed [%s, %s, retryable=%s]: %s",
+                 f.step_id, f.category, f.error_id, f.retryable, f.message)
+
+
 def _retry_only_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
     """Prefect's retry condition: a bad input is never retried, a rate limit is."""
     exc = state.data if isinstance(state.data, BaseException) else None
@@ -163,12 +170,11 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         try:
             config = _config(ctx, spec, step_type, upstream, inputs)
             output = step_type(config, step_ctx)
-        except BaseException as exc:
+        except Exception as exc:
+            # Only Exception: Prefect enforces timeouts and cancellation by raising
+            # BaseExceptions into this thread, and must see them as they are.
             error = as_step_error(exc, spec.id)
-            logger.error(
-                "step %s failed [%s, %s, retryable=%s]: %s",
-                spec.id, error.category, error.error_id, error.retryable, error.failure.message,
-            )
+            log_failure(logger, error)
             if error is exc:
                 raise
             raise error from exc
@@ -233,17 +239,14 @@ def compile_workflow(
                 upstream = {dep: futures[dep] for dep in sorted(p.after)}
                 futures[spec.id] = tasks[spec.id].submit(upstream=upstream, inputs=inputs, seed=seed, run_id=run_id)
             results: dict[str, StepResult] = {}
-            failure: BaseException | None = None
+            failure: StepError | None = None
             for sid, future in futures.items():
                 future.wait()
                 state = future.state
                 if state.is_completed():
                     results[sid] = future.result()
                 elif failure is None:
-                    try:
-                        future.result()
-                    except BaseException as exc:  # keep the first step failure, in step order
-                        failure = exc
+                    failure = _failure_of(sid, future)
             records = [_record(p, futures[p.spec.id], results.get(p.spec.id)) for p in steps]
             outputs = _outputs(workflow, results) if failure is None else {}
             if on_finish is not None:
@@ -269,6 +272,19 @@ def compile_workflow(
         persist_result=False,
         log_prints=False,
     )
+
+
+def _failure_of(step_id: str, future: Any) -> StepError:
+    """The StepError of a failed task run (a timeout or crash becomes one here, and is logged)."""
+    try:
+        future.result()
+    except Exception as exc:
+        error = as_step_error(exc, step_id)
+        if error is not exc:
+            log_failure(get_run_logger(), error)
+        return error
+    return StepError(f"the step ended in state {future.state.name}: {future.state.message}",
+                     category=ErrorCategory.INFRASTRUCTURE, step_id=step_id)
 
 
 def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecord:

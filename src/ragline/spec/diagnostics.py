@@ -9,7 +9,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ragline.errors import Diagnostic
-from ragline.spec.loader import JsonPath, LoadedYaml
+from ragline.spec.loader import JsonPath, LoadedYaml, format_path
 
 _JSON_TYPE = {
     str: "string", int: "integer", float: "number", bool: "boolean",
@@ -40,21 +40,72 @@ def describe(value: Any) -> str:
 
 
 def _owner(loaded: LoadedYaml, path: JsonPath) -> str:
+    """What the mapping at `path` is, in the user's words ("generate", "the workflow")."""
     if not path:
         return "the workflow"
     if len(path) == 3 and path[0] == "steps" and path[2] == "with":
-        try:
-            uses = loaded.data["steps"][path[1]]["uses"]
-            return f"step type '{uses}'"
-        except (KeyError, IndexError, TypeError):
-            return "this step"
+        step = _step_at(loaded, path[1])
+        uses = step.get("uses") if step else None
+        return uses if isinstance(uses, str) else "this step's with:"
     if len(path) == 2 and path[0] == "steps":
         return "a step"
     return f"'{path[-1]}'"
 
 
+def _step_at(loaded: LoadedYaml, index: str | int) -> dict[str, Any] | None:
+    steps = loaded.data.get("steps") if isinstance(loaded.data, dict) else None
+    if isinstance(steps, list) and isinstance(index, int) and index < len(steps):
+        step = steps[index]
+        return step if isinstance(step, dict) else None
+    return None
+
+
 def _is_expression_branch(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("$ref") == "#/$defs/Expression"
+
+
+def _unknown_keys(loaded: LoadedYaml, path: JsonPath, instance: dict[str, Any],
+                  allowed: set[str]) -> list[Diagnostic]:
+    """One diagnostic per unknown key: the mapping's JSON path, positioned on the key itself."""
+    out = []
+    for key in instance:
+        if key in allowed:
+            continue
+        hint = did_you_mean(key, allowed) or f" (fields: {', '.join(sorted(allowed))})"
+        line, col = loaded.position((*path, key), key=True)
+        message = f"'{key}' is not a field of {_owner(loaded, path)}{hint}"
+        out.append(Diagnostic(loaded.file, line, col, format_path(path), message))
+    return out
+
+
+def _branch_errors(loaded: LoadedYaml, path: JsonPath, error: ValidationError) -> list[Diagnostic]:
+    """anyOf/oneOf: report what the branch the user meant says, not "matches none"."""
+    raw_branches = error.validator_value
+    branches: list[Any] = raw_branches if isinstance(raw_branches, list) else []
+    instance = error.instance
+    context = list(error.context or [])
+    if any(_is_expression_branch(b) for b in branches):
+        if isinstance(instance, str) and "${{" in instance:
+            return [loaded.diagnostic(path, f"'{instance}' is not a valid expression: write "
+                                            "'${{ inputs.NAME }}' or '${{ steps.ID.output }}' alone in the value")]
+        context = [e for e in context
+                   if not _is_expression_branch(branches[int(e.schema_path[0])])]
+    # A branch whose type matched explains the problem better than those whose type did not.
+    deeper = [e for e in context if len(e.absolute_path) > len(path)]
+    if deeper:
+        return from_schema_error(loaded, max(deeper, key=lambda e: len(e.absolute_path)))
+    matched_type = [e for e in context if e.validator not in ("type", "const", "$ref")]
+    if matched_type:
+        return from_schema_error(loaded, matched_type[0])
+    kinds: list[str] = []
+    for b in branches:
+        if not isinstance(b, dict) or _is_expression_branch(b):
+            continue
+        kind = b.get("type") or str(b.get("$ref", "")).rsplit("/", 1)[-1] or b.get("const")
+        if isinstance(kind, str) and kind != "null" and kind not in kinds:
+            kinds.append({"object": "a mapping", "array": "a list"}.get(kind, kind))
+    expected = " or ".join(kinds) or "another value"
+    return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
 
 
 def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagnostic]:
@@ -64,38 +115,14 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
     schema = error.schema if isinstance(error.schema, dict) else {}
 
     if v == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(schema.get("properties", {}))
-        out = []
-        for key in instance:
-            if key in allowed:
-                continue
-            msg = f"'{key}' is not a field of {_owner(loaded, path)}{did_you_mean(key, allowed)}"
-            if not did_you_mean(key, allowed):
-                msg += f" (fields: {', '.join(sorted(allowed))})"
-            out.append(loaded.diagnostic((*path, key), msg, key=True))
-        return out
+        return _unknown_keys(loaded, path, instance, set(schema.get("properties", {})))
     if v == "required":
-        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
-        return [loaded.diagnostic(path, f"missing required key '{k}' in {_owner(loaded, path)}") for k in missing]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [k for k in required if isinstance(instance, dict) and k not in instance]
+        return [loaded.diagnostic(path, f"missing required key '{k}' in {_owner(loaded, path)}")
+                for k in missing]
     if v in ("anyOf", "oneOf"):
-        branches = error.validator_value if isinstance(error.validator_value, list) else []
-        if any(_is_expression_branch(b) for b in branches):
-            if isinstance(instance, str) and "${{" in instance:
-                return [loaded.diagnostic(path, f"'{instance}' is not a valid expression: write '${{{{ inputs.NAME }}}}' "
-                                                "or '${{ steps.ID.output }}' alone in the value")]
-            typed = [e for e in error.context or [] if not _is_expression_branch(branches[e.schema_path[0]])]
-            if typed:
-                # Report the deepest error from the typed branch.
-                best = max(typed, key=lambda e: len(e.absolute_path))
-                return from_schema_error(loaded, best)
-        if all(isinstance(b, dict) and b.get("type") == "null" or "$ref" in b or "type" in b for b in branches):
-            kinds = [b.get("type") or b.get("$ref", "").rsplit("/", 1)[-1] for b in branches if isinstance(b, dict)]
-            kinds = [k for k in kinds if k and k != "null"]
-            deeper = [e for e in error.context or [] if len(e.absolute_path) > len(path)]
-            if deeper:
-                return from_schema_error(loaded, max(deeper, key=lambda e: len(e.absolute_path)))
-            return [loaded.diagnostic(path, f"expected {' or '.join(kinds) or 'another value'}, found {describe(instance)}")]
-        return [loaded.diagnostic(path, error.message)]
+        return _branch_errors(loaded, path, error)
     if v == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected

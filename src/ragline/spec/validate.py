@@ -55,8 +55,10 @@ def _steps(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 
 
 class _Semantics:
-    def __init__(self, loaded: LoadedYaml, registry: Registry, workflow_dir: Path) -> None:
+    def __init__(self, loaded: LoadedYaml, registry: Registry, workflow_dir: Path,
+                 schema_problems: list[Diagnostic]) -> None:
         self.loaded = loaded
+        self.schema_problems = schema_problems
         self.data: dict[str, Any] = loaded.data
         self.registry = registry
         self.workflow_dir = workflow_dir
@@ -193,7 +195,8 @@ class _Semantics:
             except ValidationError as err:
                 # Schema errors are reported already; keep the model-level ones (cross-field rules).
                 for d in from_pydantic_errors(self.loaded, base, err.errors()):
-                    if not any(p.line == d.line and p.col == d.col for p in self.problems):
+                    seen = [*self.schema_problems, *self.problems]
+                    if not any(p.line == d.line and p.col == d.col for p in seen):
                         self.problems.append(d)
         if step_type.check is not None:
             for rel, message in step_type.check(with_, self.data, self.workflow_dir):
@@ -243,7 +246,7 @@ def check(loaded: LoadedYaml, registry: Registry, workflow_dir: Path) -> list[Di
     problems: list[Diagnostic] = []
     for error in _validator(registry).iter_errors(loaded.data):
         problems.extend(from_schema_error(loaded, error))
-    problems.extend(_Semantics(loaded, registry, workflow_dir).run())
+    problems.extend(_Semantics(loaded, registry, workflow_dir, list(problems)).run())
     if not problems:
         try:
             Workflow.model_validate(loaded.data)
