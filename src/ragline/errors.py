@@ -203,4 +203,12 @@ class ConfigError(RaglineError):
 
 
 class ParameterError(RaglineError):
-    """A run parameter (`-p key=value` or a deployment parameter) does not fit its input."""
+    """A run parameter (`-p key=value` or a deployment parameter) does not fit its input.
+
+    `problems` pairs each message with the input it is about ("" when the
+    parameter names no input), so the CLI can point at the input's declaration.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        self.problems = problems if problems is not None else [("", message)]
+        super().__init__(message)

@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     debug = bool(getattr(args, "debug", False)) or os.environ.get("RAGLINE_DEBUG") == "1"
+    args.debug = debug
     module = importlib.import_module(f"ragline.cli.{args._module}")
     try:
         return int(module.run(args))

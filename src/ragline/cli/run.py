@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ragline.errors import StepError
+from ragline.errors import ParameterError, StepError, WorkflowError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
     from ragline.spec.validate import load_workflow
 
     loaded = load_workflow(args.path)
-    params = check_parameters(loaded.workflow, parse_assignments(loaded.workflow, args.param))
+    try:
+        params = check_parameters(loaded.workflow, parse_assignments(loaded.workflow, args.param))
+    except ParameterError as err:
+        # Point at the input's declaration: that is where its type and bounds live.
+        raise WorkflowError([
+            loaded.source.diagnostic(("inputs", name) if name else ("inputs",), message, key=True)
+            for name, message in err.problems
+        ]) from None
 
     from ragline.compiler.flow import compile_workflow
     from ragline.compiler.failures import as_step_error

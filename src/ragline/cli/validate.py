@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             load_workflow(path)
         except WorkflowError as err:
+            if args.debug:
+                raise
             failed += 1
             print(err.render(), file=sys.stderr)
         else:

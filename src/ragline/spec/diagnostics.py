@@ -24,6 +24,9 @@ _PATTERN_HINTS = {
 }
 
 
+_SECRET_KEYS = {"api_key", "url", "password", "token"}
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
@@ -49,6 +52,10 @@ def _owner(loaded: LoadedYaml, path: JsonPath) -> str:
         return uses if isinstance(uses, str) else "this step's with:"
     if len(path) == 2 and path[0] == "steps":
         return "a step"
+    if len(path) == 3 and path[0] == "models":
+        return "a model deployment"
+    if isinstance(path[-1], int):
+        return f"an item of '{format_path(path[:-1])}'"
     return f"'{path[-1]}'"
 
 
@@ -119,8 +126,10 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
     if v == "required":
         required = error.validator_value if isinstance(error.validator_value, list) else []
         missing = [k for k in required if isinstance(instance, dict) and k not in instance]
-        return [loaded.diagnostic(path, f"missing required key '{k}' in {_owner(loaded, path)}")
-                for k in missing]
+        owner = _owner(loaded, path)
+        if len(path) == 3 and path[2] == "with":
+            owner = f"the with: of step type '{owner}'"
+        return [loaded.diagnostic(path, f"missing required key '{k}' in {owner}") for k in missing]
     if v in ("anyOf", "oneOf"):
         return _branch_errors(loaded, path, error)
     if v == "type":
@@ -142,7 +151,9 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
     if v == "pattern":
         key = str(path[-1]) if path else ""
         hint = _PATTERN_HINTS.get(key, f"it must match {error.validator_value}")
-        return [loaded.diagnostic(path, f"{describe(instance)} is not allowed here: {hint}")]
+        # Never echo what may be a literal secret back into a terminal or CI log.
+        found = "a literal value" if key in _SECRET_KEYS else describe(instance)
+        return [loaded.diagnostic(path, f"{found} is not allowed here: {hint}")]
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         word = {"minimum": "at least", "exclusiveMinimum": "more than",
                 "maximum": "at most", "exclusiveMaximum": "less than"}[v]

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from ragline.errors import ParameterError
 from ragline.spec.diagnostics import describe, did_you_mean
@@ -27,6 +28,23 @@ def input_json_schema(spec: InputSpec) -> dict[str, Any]:
 
 def has_default(spec: InputSpec) -> bool:
     return "default" in spec.model_fields_set
+
+
+def _explain(err: ValidationError, spec: InputSpec, value: Any) -> str:
+    """The first schema error of a parameter, in the words of `inputs:`."""
+    bound = err.validator_value
+    shown = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+    if err.validator == "type":
+        return f"expects {spec.type}, got {describe(value)}"
+    if err.validator in ("minimum", "maximum"):
+        word = "at least" if err.validator == "minimum" else "at most"
+        return f"must be {word} {shown}, got {value!r}"
+    if err.validator == "enum":
+        return f"must be one of {', '.join(map(repr, spec.enum or []))}, got {value!r}"
+    if err.validator in ("minLength", "maxLength"):
+        word = "at least" if err.validator == "minLength" else "at most"
+        return f"must have {word} {shown} characters, got {len(value)}"
+    return f"{err.message}"
 
 
 def parse_cli_value(raw: str, spec: InputSpec) -> Any:
@@ -49,39 +67,35 @@ def parse_assignments(workflow: Workflow, assignments: list[str]) -> dict[str, A
             raise ParameterError(f"-p {item}: write parameters as key=value (e.g. -p question='What is ragline?')")
         if key not in workflow.inputs:
             known = ", ".join(workflow.inputs) or "none"
-            raise ParameterError(
-                f"-p {item}: '{key}' is not an input of workflow '{workflow.name}'"
-                f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}"
-            )
+            message = (f"-p {item}: '{key}' is not an input of workflow '{workflow.name}'"
+                       f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}")
+            raise ParameterError(message, [("", message)])
         params[key] = parse_cli_value(raw, workflow.inputs[key])
     return params
 
 
 def check_parameters(workflow: Workflow, params: dict[str, Any]) -> dict[str, Any]:
     """Defaults filled in, every value checked; ParameterError names each problem."""
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     out: dict[str, Any] = {}
     for key in params:
         if key not in workflow.inputs:
-            problems.append(f"'{key}' is not an input of workflow '{workflow.name}'"
-                            f"{did_you_mean(key, workflow.inputs)}")
+            problems.append(("", f"'{key}' is not an input of workflow '{workflow.name}'"
+                                 f"{did_you_mean(key, workflow.inputs)}"))
     for name, spec in workflow.inputs.items():
         if name in params:
             value = params[name]
         elif has_default(spec):
             value = spec.default
         else:
-            problems.append(f"input '{name}' is required ({spec.type}); pass it with -p {name}=...")
+            problems.append((name, f"input '{name}' is required ({spec.type}); pass it with -p {name}=..."))
             continue
         if spec.type == "number" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         errors = sorted(Draft202012Validator(input_json_schema(spec)).iter_errors(value), key=str)
         for err in errors[:1]:
-            if err.validator == "type":
-                problems.append(f"input '{name}' expects {spec.type}, got {describe(value)}")
-            else:
-                problems.append(f"input '{name}': {err.message}")
+            problems.append((name, f"input '{name}' {_explain(err, spec, value)}"))
         out[name] = value
     if problems:
-        raise ParameterError("; ".join(problems))
+        raise ParameterError("; ".join(m for _, m in problems), problems)
     return out

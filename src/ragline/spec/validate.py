@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
 from ragline.spec.expressions import ExpressionError, Reference, references_in, walk_strings
-from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
+from ragline.spec.loader import JsonPath, LoadedYaml, format_path, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
 from ragline.spec.schema import cached_workflow_schema
@@ -107,7 +107,7 @@ class _Semantics:
                                               "fix or reinstall the plugin that provides it")
             return
         known = self.registry.names()
-        hint = did_you_mean(uses, known) or f" (registered: {', '.join(known)})"
+        hint = did_you_mean(uses, known) or "; `ragline steps` lists the registered step types"
         extra = ""
         if "." in uses or ":" in uses:
             extra = "; workflows name registered step types, never Python import paths"
@@ -188,8 +188,12 @@ class _Semantics:
         with_ = s.get("with", {})
         if step_type is None or not isinstance(with_, dict):
             return
-        base = ("steps", i, "with")
-        if not any("${{" in t for _, t in walk_strings(with_)):
+        base: JsonPath = ("steps", i, "with")
+        shown = format_path(base)
+        # Cross-field rules only: the schema has already reported wrong keys and types.
+        schema_said = any(p.path == shown or p.path.startswith((f"{shown}.", f"{shown}["))
+                          for p in self.schema_problems)
+        if not schema_said and not any("${{" in t for _, t in walk_strings(with_)):
             try:
                 step_type.config.model_validate(with_)
             except ValidationError as err:
