@@ -184,27 +184,30 @@ class _Semantics:
                 self.report(("steps", i, "with", key), f"unknown {noun} '{value}'{hint}")
 
     def _check_static(self, i: int, s: dict[str, Any]) -> None:
+        """Cross-field rules of the config model, then the step type's own `check=` hook."""
         step_type = self._step_type(s)
         with_ = s.get("with", {})
         if step_type is None or not isinstance(with_, dict):
             return
         base: JsonPath = ("steps", i, "with")
         shown = format_path(base)
-        # Cross-field rules only: the schema has already reported wrong keys and types.
+        found: list[Diagnostic] = []
+        # The schema has already reported wrong keys and types; expressions resolve only at run time.
         schema_said = any(p.path == shown or p.path.startswith((f"{shown}.", f"{shown}["))
                           for p in self.schema_problems)
         if not schema_said and not any("${{" in t for _, t in walk_strings(with_)):
             try:
                 step_type.config.model_validate(with_)
             except ValidationError as err:
-                # Schema errors are reported already; keep the model-level ones (cross-field rules).
-                for d in from_pydantic_errors(self.loaded, base, err.errors()):
-                    seen = [*self.schema_problems, *self.problems]
-                    if not any(p.line == d.line and p.col == d.col for p in seen):
-                        self.problems.append(d)
+                found += from_pydantic_errors(self.loaded, base, err.errors())
         if step_type.check is not None:
             for rel, message in step_type.check(with_, self.data, self.workflow_dir):
-                self.report((*base, *rel), message)
+                found.append(self.loaded.diagnostic((*base, *rel), message))
+        seen = {(p.line, p.col) for p in [*self.schema_problems, *self.problems]}
+        for d in found:
+            if (d.line, d.col) not in seen:
+                seen.add((d.line, d.col))
+                self.problems.append(d)
 
     def _check_cycles(self) -> None:
         sorter = graphlib.TopologicalSorter(self.edges)
