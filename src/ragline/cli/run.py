@@ -52,27 +52,36 @@ def run(args: argparse.Namespace) -> int:
         ]) from None
 
     from ragline.compiler.flow import compile_workflow
-    from ragline.compiler.failures import as_step_error
 
     flow = compile_workflow(loaded)
-    state = flow(**params, return_state=True)
+    state: Any = flow(**params, return_state=True)
+    run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if state.is_completed():
-        outputs = state.result()
+        outputs = _jsonable(state.result())
         if args.json:
-            print(json.dumps({"status": "completed", "outputs": _jsonable(outputs)}, indent=2))
+            print(json.dumps({"status": "completed", "flow_run_id": run_id, "outputs": outputs}, indent=2))
         else:
-            for key, value in _jsonable(outputs).items():
+            for key, value in outputs.items():
                 text = value if isinstance(value, str) else json.dumps(value, indent=2)
                 print(f"{key}: {text}")
         return 0
-    try:
-        state.result(raise_on_failure=True)
-        exc: BaseException = RuntimeError(state.message or "the run did not complete")
-    except BaseException as raised:  # the run's failure, reported below
-        exc = raised
-    error = exc if isinstance(exc, StepError) else as_step_error(exc, "(flow)")
+    error = _failure(state)
     if args.json:
-        print(json.dumps({"status": "failed", "error": error.failure.as_dict()}, indent=2))
+        print(json.dumps({"status": "failed", "flow_run_id": run_id, "error": error.failure.as_dict()},
+                         indent=2))
     else:
         print(f"error: {error}", file=sys.stderr)
+        if run_id:
+            print(f"  flow run: {run_id}", file=sys.stderr)
     return 2 if error.step_id == "(inputs)" else 1
+
+
+def _failure(state: Any) -> StepError:
+    """The StepError a failed run raised (anything else is classified as one)."""
+    from ragline.compiler.failures import as_step_error
+
+    try:
+        state.result(raise_on_failure=True)
+    except Exception as exc:  # the run's failure, reported by the caller
+        return as_step_error(exc, "(flow)")
+    return StepError(state.message or f"the run ended in state {state.name}", step_id="(flow)")

@@ -202,6 +202,14 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
     )
 
 
+def _task_runner(workflow: Workflow, step_count: int) -> Any:
+    """Threads by default: steps spend their time waiting on models, stores and files.
+
+    `execution.task_runner: dask` is chosen here too (see the operations docs).
+    """
+    return ThreadPoolTaskRunner(max_workers=max(4, step_count))
+
+
 def _signature(workflow: Workflow) -> inspect.Signature:
     params = []
     for name, spec in workflow.inputs.items():
@@ -248,7 +256,13 @@ def compile_workflow(
                 elif failure is None:
                     failure = _failure_of(sid, future)
             records = [_record(p, futures[p.spec.id], results.get(p.spec.id)) for p in steps]
-            outputs = _outputs(workflow, results) if failure is None else {}
+            outputs: dict[str, Any] = {}
+            if failure is None:
+                try:
+                    outputs = _outputs(workflow, results, inputs)
+                except Exception as exc:
+                    failure = as_step_error(exc, "(outputs)")
+                    log_failure(get_run_logger(), failure)
             if on_finish is not None:
                 on_finish(records, outputs)
             _publish(workflow, records)
@@ -267,7 +281,7 @@ def compile_workflow(
         body,
         name=workflow.name,
         description=workflow.description,
-        task_runner=ThreadPoolTaskRunner(max_workers=max(4, len(steps))),
+        task_runner=_task_runner(workflow, len(steps)),
         validate_parameters=False,
         persist_result=False,
         log_prints=False,
@@ -300,8 +314,11 @@ def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecor
     )
 
 
-def _outputs(workflow: Workflow, results: dict[str, StepResult]) -> dict[str, Any]:
-    scope = {"steps": {k: v.output for k, v in results.items()}, "inputs": {}, "env": {}}
+def _outputs(workflow: Workflow, results: dict[str, StepResult], inputs: dict[str, Any]) -> dict[str, Any]:
+    """`outputs:` resolved like a step's `with:`; without it, the outputs of the last steps."""
+    import os
+
+    scope = {"steps": {k: v.output for k, v in results.items()}, "inputs": inputs, "env": os.environ}
     if workflow.outputs:
         return {k: resolve(v, scope) for k, v in workflow.outputs.items()}
     downstream = {d for s in plan(workflow) for d in s.after}

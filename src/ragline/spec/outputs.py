@@ -26,11 +26,24 @@ def _fields(tp: type[BaseModel]) -> dict[str, Any]:
 
 
 def type_name(tp: Any) -> str:
+    """A type as a user reads it: `str | None`, `list[Chunk]`, `'fail' | 'warn'`."""
     origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if tp is type(None):
+        return "None"
+    if tp is Any:
+        return "Any"
     if origin is None:
         return getattr(tp, "__name__", str(tp))
-    args = ", ".join(type_name(a) for a in typing.get_args(tp))
-    return f"{getattr(origin, '__name__', str(origin))}[{args}]"
+    inner = ", ".join(type_name(a) for a in args)
+    name = getattr(origin, "__name__", str(origin))
+    return f"{name}[{inner}]" if inner else name
 
 
 def check_path(tp: Any, path: tuple[Part, ...]) -> str | None:
