@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ragline.errors import StepError
-from ragline.steps import StepConfig, StepContext, step
+from ragline.steps import Ref, StepConfig, StepContext, step
 
 
 class Span(BaseModel):
@@ -80,3 +80,16 @@ def _append(ctx: StepContext, log: str) -> int:
     with path.open("a") as f:
         f.write(ctx.step_id + "\n")
     return path.read_text().splitlines().count(ctx.step_id)
+
+
+class KeepConfig(StepConfig):
+    """Take chunks from upstream in batches (an `index` stand-in for tests)."""
+
+    chunks: Ref[list[Any]]
+    batch_size: int = 64
+
+
+@step("keep", config=KeepConfig)
+def keep(config: KeepConfig, ctx: StepContext) -> list[Any]:
+    """Output the chunks it was given."""
+    return list(config.chunks)
