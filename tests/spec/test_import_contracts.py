@@ -1,0 +1,21 @@
+"""The layering contracts in pyproject.toml hold: `ragline.spec` never imports
+prefect, litellm or lancedb; step types never import prefect."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert exe, "install the dev extra: pip install -e '.[dev]' (import-linter)"
+    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("The workflow spec stays light: validate never needs prefect, litellm or lancedb",
+                 "Step types never import Prefect: the compiler wraps them"):
+        assert f"{name} KEPT" in result.stdout
