@@ -45,8 +45,14 @@ def main() -> int:
         seconds = wall([str(RAGLINE), "validate", str(path)])
         worst = max(worst, seconds)
         verdict = "ok" if seconds < TARGET_S else "SLOW"
-        print(f"{str(path.relative_to(ROOT)):<40}{seconds * 1000:>9.0f}{seconds / baseline:>12.1f}{verdict:>10}")
-    print(f"slowest: {worst * 1000:.0f} ms per call = {worst / TARGET_S:.2f} of the {TARGET_S} s target")
+        print(
+            f"{path.relative_to(ROOT)!s:<40}{seconds * 1000:>9.0f}"
+            f"{seconds / baseline:>12.1f}{verdict:>10}"
+        )
+    print(
+        f"slowest: {worst * 1000:.0f} ms per call = "
+        f"{worst / TARGET_S:.2f} of the {TARGET_S} s target"
+    )
     return 0 if worst < TARGET_S else 1
 
 

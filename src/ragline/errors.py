@@ -167,8 +167,16 @@ class StepError(RaglineError):
         f = self.failure
         return (
             _rebuild_step_error,
-            (f.message, str(f.category), str(f.severity), f.retryable, f.step_id, f.hint,
-             f.error_id, f.details),
+            (
+                f.message,
+                str(f.category),
+                str(f.severity),
+                f.retryable,
+                f.step_id,
+                f.hint,
+                f.error_id,
+                f.details,
+            ),
         )
 
 

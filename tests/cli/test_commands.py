@@ -59,29 +59,39 @@ def test_graph_of_an_invalid_workflow_is_a_positioned_error(tmp_path: Path, cli)
     result = cli("graph", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == ("bad.yaml:11:13  steps[3].needs[0]\n"
-                             "  unknown step 'sorce' in needs; did you mean 'source'?\n"
-                             "1 problem in bad.yaml\n")
+    assert result.stderr == (
+        "bad.yaml:11:13  steps[3].needs[0]\n"
+        "  unknown step 'sorce' in needs; did you mean 'source'?\n"
+        "1 problem in bad.yaml\n"
+    )
 
 
 def test_steps_lists_built_in_and_plugin_step_types_with_their_fields(cli) -> None:  # type: ignore[no-untyped-def]
     text = cli("steps").stdout
     assert "value (v1, ragline): Output a value built from inputs and upstream outputs." in text
     assert "regex-extract (v1, ragline-example):" in text
-    assert "  - pattern: str (required)  A Python regular expression; named groups become fields." in text
+    assert (
+        "  - pattern: str (required)  A Python regular expression; named groups become fields."
+        in text
+    )
     assert "  - flags: list['ignorecase' | 'multiline' | 'dotall'] (default [])" in text
 
     listed = json.loads(cli("steps", "--json").stdout)
     by_name = {s["name"]: s for s in listed["steps"]}
     assert by_name["regex-extract"]["output"] == "Extraction"
     assert [f["name"] for f in by_name["regex-extract"]["fields"]] == [
-        "text", "pattern", "flags", "max_matches", "unique"]
+        "text",
+        "pattern",
+        "flags",
+        "max_matches",
+        "unique",
+    ]
     assert {"value", "prompt", "generate"} <= set(by_name)
 
 
 def test_validate_reports_each_file_and_fails_if_any_is_invalid(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "good.yaml").write_text(DIAMOND)
-    (tmp_path / "bad.yaml").write_text(DIAMOND.replace("pattern: \"[0-9]\"", "pattern: \"[0-9\""))
+    (tmp_path / "bad.yaml").write_text(DIAMOND.replace('pattern: "[0-9]"', 'pattern: "[0-9"'))
     result = cli("validate", "good.yaml", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == "good.yaml: ok\n"
@@ -119,7 +129,8 @@ def test_schema_check_fails_on_an_edited_missing_or_extra_file(tmp_path: Path, c
     assert result.returncode == 1
     assert result.stderr == (
         f"stale schemas in {folder}/: steps/retired.schema.json, steps/value.schema.json, "
-        "workflow.schema.json; run 'ragline schema' and commit the result\n")
+        "workflow.schema.json; run 'ragline schema' and commit the result\n"
+    )
 
     assert cli("schema", "--dir", str(folder)).returncode == 0
     assert cli("schema", "--check", "--dir", str(folder)).returncode == 0
@@ -135,7 +146,6 @@ def test_the_plugin_step_extends_the_editor_schema() -> None:
     assert (ROOT / "schemas" / "steps" / "regex-extract.schema.json").is_file()
 
 
-HEAVY = ("prefect", "litellm", "torch", "lancedb", "sentence_transformers", "great_expectations")
 PROBE = """\
 import contextlib, io, sys
 from ragline.cli.main import main
@@ -144,23 +154,28 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
         code = main(sys.argv[1:])
     except SystemExit as exit:
         code = exit.code
-heavy = sorted({name.split(".")[0] for name in sys.modules} & set(%r))
+HEAVY = {"prefect", "litellm", "torch", "lancedb", "sentence_transformers", "great_expectations"}
+heavy = sorted({name.split(".")[0] for name in sys.modules} & HEAVY)
 print(code, ",".join(heavy))
-""" % (HEAVY,)
+"""
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"],
-    ["validate", "workflows/answer_offline.yaml"],
-    ["validate", "tests/data/invalid/unknown_keys.yaml"],
-    ["graph", "workflows/answer_offline.yaml"],
-    ["schema", "--check"],
-    ["steps"],
-    ["run", "tests/data/invalid/run_param_wrong_type.yaml", "-p", "top_k=four"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["validate", "workflows/answer_offline.yaml"],
+        ["validate", "tests/data/invalid/unknown_keys.yaml"],
+        ["graph", "workflows/answer_offline.yaml"],
+        ["schema", "--check"],
+        ["steps"],
+        ["run", "tests/data/invalid/run_param_wrong_type.yaml", "-p", "top_k=four"],
+    ],
+)
 def test_offline_commands_never_import_prefect_litellm_or_torch(args: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     code, heavy = result.stdout.split(" ")
     assert heavy.strip() == "", f"ragline {' '.join(args)} imported {heavy.strip()}"
     assert code in {"0", "2"}, result.stderr

@@ -10,7 +10,10 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_STEPS = {"PYTHONPATH": str(ROOT / "tests" / "compiler"), "RAGLINE_PLUGINS": "ragline_test_steps"}
+TEST_STEPS = {
+    "PYTHONPATH": str(ROOT / "tests" / "compiler"),
+    "RAGLINE_PLUGINS": "ragline_test_steps",
+}
 
 GREET = """\
 apiVersion: ragline/v1
@@ -61,18 +64,26 @@ def test_run_json_prints_outputs_as_one_object(tmp_path: Path, cli, prefect: str
     assert report["outputs"] == {"greeting": "hello world", "words": ["hello"], "times": 1}
 
 
-def test_a_failed_step_shows_one_error_id_in_log_state_and_cli(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_step_shows_one_error_id_in_log_state_and_cli(
+    tmp_path: Path, cli, prefect: str
+) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "fails.yaml").write_text(FAILING)
     result = cli("run", "fails.yaml", cwd=tmp_path, env=TEST_STEPS)
     assert result.returncode == 1
-    match = re.search(r"^error: step 'boom' failed \[business_logic, (rl-[0-9a-f]{10})\]: "
-                      r"attempt 1 failed on purpose$", result.stderr, re.MULTILINE)
+    match = re.search(
+        r"^error: step 'boom' failed \[business_logic, (rl-[0-9a-f]{10})\]: "
+        r"attempt 1 failed on purpose$",
+        result.stderr,
+        re.MULTILINE,
+    )
     assert match, result.stderr
     error_id = match.group(1)
     assert "  hint: this is a test step" in result.stderr
     assert "Traceback" not in result.stderr.split("error: step")[-1]
     # The Prefect log line of the task run carries the same id.
-    assert re.search(rf"step boom failed \[business_logic, {error_id}, retryable=False\]", result.stderr)
+    assert re.search(
+        rf"step boom failed \[business_logic, {error_id}, retryable=False\]", result.stderr
+    )
     flow_run_id = re.search(r"flow run: ([0-9a-f-]{36})", result.stderr).group(1)  # type: ignore[union-attr]
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(flow_run_id)  # type: ignore[arg-type]
@@ -100,7 +111,7 @@ def test_run_json_prints_the_structured_error(tmp_path: Path, cli, prefect: str)
 def test_a_missing_required_input_is_refused_before_prefect_starts(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "ask.yaml").write_text(
         "apiVersion: ragline/v1\nname: ask\ninputs:\n  question: {type: string}\n"
-        "steps:\n  - {id: echo, uses: value, with: {value: \"${{ inputs.question }}\"}}\n"
+        'steps:\n  - {id: echo, uses: value, with: {value: "${{ inputs.question }}"}}\n'
     )
     home = tmp_path / "prefect-home"
     result = cli("run", "ask.yaml", cwd=tmp_path, env={"PREFECT_HOME": str(home)})

@@ -69,8 +69,11 @@ def flaky(config: FlakyConfig, ctx: StepContext) -> Any:
     """Fail until it has been attempted more than `failures` times (counted in `log`)."""
     attempts = _append(ctx, config.log)
     if attempts <= config.failures:
-        raise StepError(f"attempt {attempts} failed on purpose", category=config.category,
-                        hint="this is a test step")
+        raise StepError(
+            f"attempt {attempts} failed on purpose",
+            category=config.category,
+            hint="this is a test step",
+        )
     return config.value
 
 

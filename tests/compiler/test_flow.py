@@ -54,8 +54,10 @@ def task_runs(flow_run_id: UUID) -> dict[str, Any]:
         return {
             r.name: {
                 "run": r,
-                "states": [s.name for s in sorted(client.read_task_run_states(r.id),
-                                                  key=lambda s: s.timestamp)],
+                "states": [
+                    s.name
+                    for s in sorted(client.read_task_run_states(r.id), key=lambda s: s.timestamp)
+                ],
             }
             for r in runs
         }
@@ -68,7 +70,9 @@ def executions(log: Path) -> list[str]:
 def test_task_runs_are_named_after_step_ids_and_inputs_are_parameters(
     tmp_path: Path, registry: Registry, prefect: str
 ) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: greet
         inputs:
@@ -84,7 +88,8 @@ def test_task_runs_are_named_after_step_ids_and_inputs_are_parameters(
         outputs:
           text: "${{ steps.repeat.output.text }}"
           n: "${{ steps.repeat.output.n }}"
-        """)
+        """,
+    )
     flow = compile_workflow(load_workflow(path, registry), registry)
     assert flow.name == "greet"
     assert list(flow.parameters.properties) == ["who", "times"]
@@ -100,8 +105,12 @@ def test_task_runs_are_named_after_step_ids_and_inputs_are_parameters(
     assert all(r["run"].state.is_completed() for r in runs.values())
 
 
-def test_independent_steps_run_concurrently(tmp_path: Path, registry: Registry, prefect: str) -> None:
-    path = write(tmp_path, """\
+def test_independent_steps_run_concurrently(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: fan-out
         defaults: {cache: false}
@@ -111,10 +120,12 @@ def test_independent_steps_run_concurrently(tmp_path: Path, registry: Registry, 
           - {id: c, uses: sleep, with: {seconds: 1.0}}
           - id: join
             uses: value
-            with: {value: ["${{ steps.a.output }}", "${{ steps.b.output }}", "${{ steps.c.output }}"]}
+            with:
+              value: ["${{ steps.a.output }}", "${{ steps.b.output }}", "${{ steps.c.output }}"]
         outputs:
           spans: "${{ steps.join.output }}"
-        """)
+        """,
+    )
     spans = run(path, registry).result()["spans"]
     # Each step started before every other one finished: all three overlapped.
     latest_start = max(s.started for s in spans)
@@ -125,7 +136,9 @@ def test_independent_steps_run_concurrently(tmp_path: Path, registry: Registry, 
 def test_a_retryable_failure_is_retried_until_it_succeeds(
     tmp_path: Path, registry: Registry, prefect: str
 ) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: flaky-model
         steps:
@@ -136,7 +149,8 @@ def test_a_retryable_failure_is_retried_until_it_succeeds(
             with: {log: runs.log, failures: 2, category: model, value: answered}
         outputs:
           answer: "${{ steps.call.output }}"
-        """)
+        """,
+    )
     state = run(path, registry)
     assert state.result() == {"answer": "answered"}
     assert executions(tmp_path / "runs.log") == ["call", "call", "call"]
@@ -145,8 +159,12 @@ def test_a_retryable_failure_is_retried_until_it_succeeds(
     assert states[-1] == "Completed"
 
 
-def test_a_bad_input_failure_is_never_retried(tmp_path: Path, registry: Registry, prefect: str) -> None:
-    path = write(tmp_path, """\
+def test_a_bad_input_failure_is_never_retried(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: bad-input
         steps:
@@ -155,7 +173,8 @@ def test_a_bad_input_failure_is_never_retried(tmp_path: Path, registry: Registry
             retries: 3
             retry_delay_seconds: 0
             with: {log: runs.log, failures: 5, category: input}
-        """)
+        """,
+    )
     state = run(path, registry)
     assert state.is_failed()
     assert executions(tmp_path / "runs.log") == ["parse"]
@@ -167,14 +186,17 @@ def test_a_bad_input_failure_is_never_retried(tmp_path: Path, registry: Registry
 def test_the_error_id_is_in_the_log_and_the_prefect_state_message(
     tmp_path: Path, registry: Registry, prefect: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: fails
         steps:
           - id: broken
             uses: flaky
             with: {log: runs.log, failures: 1, category: business_logic}
-        """)
+        """,
+    )
     with caplog.at_level(logging.ERROR):
         state = run(path, registry)
     with pytest.raises(StepError) as raised:
@@ -192,7 +214,9 @@ def test_the_error_id_is_in_the_log_and_the_prefect_state_message(
 
 
 def test_a_step_past_its_timeout_fails(tmp_path: Path, registry: Registry, prefect: str) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: slow
         steps:
@@ -200,7 +224,8 @@ def test_a_step_past_its_timeout_fails(tmp_path: Path, registry: Registry, prefe
             uses: sleep
             timeout_seconds: 0.3
             with: {seconds: 1.5}
-        """)
+        """,
+    )
     state = run(path, registry)
     assert state.is_failed()
     with pytest.raises(StepError) as raised:
@@ -227,7 +252,9 @@ CHAIN = """\
     """
 
 
-def test_an_unchanged_second_run_reuses_every_step(tmp_path: Path, registry: Registry, prefect: str) -> None:
+def test_an_unchanged_second_run_reuses_every_step(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
     path = write(tmp_path, CHAIN)
     log = tmp_path / "runs.log"
     first = run(path, registry)
@@ -239,7 +266,10 @@ def test_an_unchanged_second_run_reuses_every_step(tmp_path: Path, registry: Reg
     assert sorted(executions(log)) == ["one", "other", "two"]  # nothing ran again
     states = task_runs(second.state_details.flow_run_id)
     assert {name: r["run"].state.name for name, r in states.items()} == {
-        "one": "Cached", "two": "Cached", "other": "Cached"}
+        "one": "Cached",
+        "two": "Cached",
+        "other": "Cached",
+    }
 
 
 def test_a_changed_input_reruns_only_the_steps_that_read_it(
@@ -256,8 +286,12 @@ def test_a_changed_input_reruns_only_the_steps_that_read_it(
     assert states["other"]["run"].state.name == "Cached"
 
 
-def test_a_failed_run_resumes_at_the_failed_step(tmp_path: Path, registry: Registry, prefect: str) -> None:
-    path = write(tmp_path, """\
+def test_a_failed_run_resumes_at_the_failed_step(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    path = write(
+        tmp_path,
+        """\
         apiVersion: ragline/v1
         name: resume
         steps:
@@ -265,11 +299,16 @@ def test_a_failed_run_resumes_at_the_failed_step(tmp_path: Path, registry: Regis
           - {id: two, uses: count, with: {log: runs.log, value: "${{ steps.one.output }}"}}
           - id: three
             uses: flaky
-            with: {log: runs.log, failures: 1, category: business_logic, value: "${{ steps.two.output }}"}
+            with:
+              log: runs.log
+              failures: 1
+              category: business_logic
+              value: "${{ steps.two.output }}"
           - {id: four, uses: count, with: {log: runs.log, value: "${{ steps.three.output }}"}}
         outputs:
           four: "${{ steps.four.output }}"
-        """)
+        """,
+    )
     log = tmp_path / "runs.log"
     first = run(path, registry)
     assert first.is_failed()
@@ -282,5 +321,7 @@ def test_a_failed_run_resumes_at_the_failed_step(tmp_path: Path, registry: Regis
     second = run(path, registry)
     assert second.result() == {"four": 1}
     assert executions(log) == ["three", "three", "four"]
-    states = {n: r["run"].state.name for n, r in task_runs(second.state_details.flow_run_id).items()}
+    states = {
+        n: r["run"].state.name for n, r in task_runs(second.state_details.flow_run_id).items()
+    }
     assert states == {"one": "Cached", "two": "Cached", "three": "Completed", "four": "Completed"}

@@ -16,6 +16,8 @@ def test_import_linter_contracts_are_kept() -> None:
     assert exe, "install the dev extra: pip install -e '.[dev]' (import-linter)"
     result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("The workflow spec stays light: validate never needs prefect, litellm or lancedb",
-                 "Step types never import Prefect: the compiler wraps them"):
+    for name in (
+        "The workflow spec stays light: validate never needs prefect, litellm or lancedb",
+        "Step types never import Prefect: the compiler wraps them",
+    ):
         assert f"{name} KEPT" in result.stdout

@@ -28,15 +28,29 @@ CASES = sorted(p.stem for p in INVALID.glob("*.expected"))
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file under folder with its size and mtime: to prove nothing was written."""
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*")}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+    }
 
 
 def test_the_corpus_covers_every_bad_input_of_the_issue() -> None:
     assert set(CASES) >= {
-        "malformed", "tab_indent", "duplicate_key", "empty", "top_level_list", "wrong_api_version",
-        "unknown_keys", "wrong_types", "cycle", "self_reference", "missing_step",
-        "missing_output_field", "run_param_wrong_type", "missing_file", "billion_laughs",
+        "malformed",
+        "tab_indent",
+        "duplicate_key",
+        "empty",
+        "top_level_list",
+        "wrong_api_version",
+        "unknown_keys",
+        "wrong_types",
+        "cycle",
+        "self_reference",
+        "missing_step",
+        "missing_output_field",
+        "run_param_wrong_type",
+        "missing_file",
+        "billion_laughs",
     }
 
 
@@ -46,7 +60,9 @@ def test_invalid_workflow_gives_the_expected_diagnostics(case: str, tmp_path: Pa
     shutil.copytree(INVALID, work)
     before = snapshot(work)
     args_file = work / f"{case}.args"
-    args = shlex.split(args_file.read_text()) if args_file.exists() else ["validate", f"{case}.yaml"]
+    args = (
+        shlex.split(args_file.read_text()) if args_file.exists() else ["validate", f"{case}.yaml"]
+    )
     prefect_home = tmp_path / "prefect-home"
 
     result = cli(*args, cwd=work, env={"PREFECT_HOME": str(prefect_home)}, timeout=30)
@@ -62,8 +78,10 @@ def test_invalid_workflow_gives_the_expected_diagnostics(case: str, tmp_path: Pa
 def test_a_10_mb_workflow_is_refused_before_parsing(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     with path.open("w") as f:
-        f.write("apiVersion: ragline/v1\nname: big\nsteps:\n  - id: a\n    uses: value\n"
-                "    with:\n      value:\n")
+        f.write(
+            "apiVersion: ragline/v1\nname: big\nsteps:\n  - id: a\n    uses: value\n"
+            "    with:\n      value:\n"
+        )
         line = "        - " + "x" * 90 + "\n"
         f.write(line * (10_000_000 // len(line)))
     assert path.stat().st_size > 9_900_000
@@ -106,8 +124,18 @@ def test_a_file_that_is_not_utf8_is_reported_with_its_line(tmp_path: Path) -> No
 def test_debug_shows_the_traceback_a_user_error_otherwise_hides() -> None:
     # Subprocess: --debug re-raises, and only an uncaught exception prints a traceback.
     result = subprocess.run(
-        [sys.executable, "-m", "ragline.cli.main", "--debug", "validate", str(INVALID / "cycle.yaml")],
-        capture_output=True, text=True, timeout=30, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "ragline.cli.main",
+            "--debug",
+            "validate",
+            str(INVALID / "cycle.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=os.environ.copy(),
     )
     assert result.returncode != 0
     assert "Traceback" in result.stderr

@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_STEPS = {"PYTHONPATH": str(ROOT / "tests" / "compiler"), "RAGLINE_PLUGINS": "ragline_test_steps"}
+TEST_STEPS = {
+    "PYTHONPATH": str(ROOT / "tests" / "compiler"),
+    "RAGLINE_PLUGINS": "ragline_test_steps",
+}
 
 DOCS_QA = """\
 # yaml-language-server: $schema=../schemas/workflow.schema.json
@@ -66,7 +69,9 @@ def test_validate_prints_the_style_guide_example_verbatim(tmp_path: Path, cli) -
 
 
 def test_the_fixed_workflow_validates(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    fixed = DOCS_QA.replace("steps.embedd.output", "steps.embed.output").replace("temprature", "temperature")
+    fixed = DOCS_QA.replace("steps.embedd.output", "steps.embed.output").replace(
+        "temprature", "temperature"
+    )
     (tmp_path / "docs_qa.yaml").write_text(fixed)
     result = cli("validate", "docs_qa.yaml", cwd=tmp_path, env=TEST_STEPS)
     assert (result.returncode, result.stdout, result.stderr) == (0, "docs_qa.yaml: ok\n", "")

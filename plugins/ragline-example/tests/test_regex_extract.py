@@ -17,8 +17,9 @@ from ragline.steps.registry import discover
 
 def _context(tmp_path: Path) -> StepContext:
     workflow = load_workflow(_workflow(tmp_path, 'pattern: "x"')).workflow
-    return StepContext(step_id="cite", workflow=workflow, workflow_dir=tmp_path,
-                       logger=logging.getLogger("test"))
+    return StepContext(
+        step_id="cite", workflow=workflow, workflow_dir=tmp_path, logger=logging.getLogger("test")
+    )
 
 
 def _workflow(folder: Path, with_lines: str) -> Path:
@@ -33,7 +34,9 @@ def _workflow(folder: Path, with_lines: str) -> Path:
 
 
 def test_named_groups_become_fields_of_each_match(tmp_path: Path) -> None:
-    config = RegexExtractConfig(text=["See [p1] and [p3].", "Only [p2]."], pattern=r"\[(?P<id>p\d+)\]")
+    config = RegexExtractConfig(
+        text=["See [p1] and [p3].", "Only [p2]."], pattern=r"\[(?P<id>p\d+)\]"
+    )
     result = regex_extract(config, _context(tmp_path))
     assert result.values == ["[p1]", "[p3]", "[p2]"]
     assert [m.groups["id"] for m in result.matches] == ["p1", "p3", "p2"]
@@ -44,8 +47,9 @@ def test_named_groups_become_fields_of_each_match(tmp_path: Path) -> None:
 def test_unique_flags_and_max_matches(tmp_path: Path) -> None:
     text = "A1 a1 b2 A1"
     ctx = _context(tmp_path)
-    unique = regex_extract(RegexExtractConfig(text=text, pattern=r"a\d", flags=["ignorecase"],
-                                              unique=True), ctx)
+    unique = regex_extract(
+        RegexExtractConfig(text=text, pattern=r"a\d", flags=["ignorecase"], unique=True), ctx
+    )
     assert unique.values == ["A1", "a1"]
     capped = regex_extract(RegexExtractConfig(text=text, pattern=r"\w\d", max_matches=2), ctx)
     assert capped.count == 2

@@ -20,7 +20,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # subcommand -> module under ragline.cli providing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("validate", "Check workflow files: YAML, schema and references, every problem at once."),
+    "validate": (
+        "validate",
+        "Check workflow files: YAML, schema and references, every problem at once.",
+    ),
     "run": ("run", "Run a workflow as a Prefect flow."),
     "graph": ("graph", "Print a workflow's steps as a Mermaid flowchart."),
     "schema": ("schema", "Write (or --check) the JSON Schemas in schemas/."),
@@ -56,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name in OPTIONAL_COMMANDS and not _module_exists(module):
             continue
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
         p.set_defaults(_module=module)
         importlib.import_module(f"ragline.cli.{module}").add_arguments(p)
     return parser

@@ -16,8 +16,14 @@ from ragline.errors import ParameterError, StepError, WorkflowError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="workflow file")
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="set an input (repeatable); JSON values are parsed for non-string inputs")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an input (repeatable); JSON values are parsed for non-string inputs",
+    )
     parser.add_argument("--json", action="store_true", help="print outputs (or the error) as JSON")
 
 
@@ -46,10 +52,14 @@ def run(args: argparse.Namespace) -> int:
         params = check_parameters(loaded.workflow, parse_assignments(loaded.workflow, args.param))
     except ParameterError as err:
         # Point at the input's declaration: that is where its type and bounds live.
-        raise WorkflowError([
-            loaded.source.diagnostic(("inputs", name) if name else ("inputs",), message, key=True)
-            for name, message in err.problems
-        ]) from None
+        raise WorkflowError(
+            [
+                loaded.source.diagnostic(
+                    ("inputs", name) if name else ("inputs",), message, key=True
+                )
+                for name, message in err.problems
+            ]
+        ) from None
 
     from ragline.compiler.flow import compile_workflow
 
@@ -59,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if state.is_completed():
         outputs = _jsonable(state.result())
         if args.json:
-            print(json.dumps({"status": "completed", "flow_run_id": run_id, "outputs": outputs}, indent=2))
+            print(
+                json.dumps(
+                    {"status": "completed", "flow_run_id": run_id, "outputs": outputs}, indent=2
+                )
+            )
         else:
             for key, value in outputs.items():
                 text = value if isinstance(value, str) else json.dumps(value, indent=2)
@@ -67,8 +81,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     error = _failure(state)
     if args.json:
-        print(json.dumps({"status": "failed", "flow_run_id": run_id, "error": error.failure.as_dict()},
-                         indent=2))
+        print(
+            json.dumps(
+                {"status": "failed", "flow_run_id": run_id, "error": error.failure.as_dict()},
+                indent=2,
+            )
+        )
     else:
         print(f"error: {error}", file=sys.stderr)
         if run_id:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the files differ from the models"
+    )
     parser.add_argument("--dir", default="schemas", help="schema folder (default: schemas)")
 
 
@@ -21,8 +23,11 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         stale = stale_files(folder, registry)
         if stale:
-            print(f"stale schemas in {folder}/: {', '.join(stale)}; run 'ragline schema' and commit the result",
-                  file=sys.stderr)
+            print(
+                f"stale schemas in {folder}/: {', '.join(stale)}; "
+                "run 'ragline schema' and commit the result",
+                file=sys.stderr,
+            )
             return 1
         print(f"{folder}/ is up to date ({len(registry.names())} step types)")
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,21 +16,33 @@ def run(args: argparse.Namespace) -> int:
     from ragline.steps.registry import default_registry
 
     registry = default_registry()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in registry.names():
         st = registry.get(name)
         fields = []
         for fname, info in st.config.model_fields.items():
             required = info.is_required()
-            fields.append({
-                "name": info.alias or fname,
-                "type": type_name(info.annotation),
-                "required": required,
-                "default": None if required else repr(info.get_default(call_default_factory=True)),
-                "description": info.description or "",
-            })
-        rows.append({"name": name, "version": st.version, "origin": registry.origin.get(name, ""),
-                     "summary": st.summary, "output": type_name(st.output_type), "fields": fields})
+            fields.append(
+                {
+                    "name": info.alias or fname,
+                    "type": type_name(info.annotation),
+                    "required": required,
+                    "default": None
+                    if required
+                    else repr(info.get_default(call_default_factory=True)),
+                    "description": info.description or "",
+                }
+            )
+        rows.append(
+            {
+                "name": name,
+                "version": st.version,
+                "origin": registry.origin.get(name, ""),
+                "summary": st.summary,
+                "output": type_name(st.output_type),
+                "fields": fields,
+            }
+        )
     if args.json:
         print(json.dumps({"steps": rows, "broken": registry.broken}, indent=2))
         return 0

@@ -11,12 +11,22 @@ from ragline.spec.expressions import MissingValue
 
 # LiteLLM's exception names (matched by name so this module never imports litellm).
 _MODEL_RETRYABLE = {
-    "RateLimitError", "APIConnectionError", "Timeout", "ServiceUnavailableError",
-    "InternalServerError", "APIError", "BadGatewayError",
+    "RateLimitError",
+    "APIConnectionError",
+    "Timeout",
+    "ServiceUnavailableError",
+    "InternalServerError",
+    "APIError",
+    "BadGatewayError",
 }
 _MODEL_FINAL = {
-    "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
-    "UnprocessableEntityError", "ContentPolicyViolationError", "UnsupportedParamsError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "BadRequestError",
+    "UnprocessableEntityError",
+    "ContentPolicyViolationError",
+    "UnsupportedParamsError",
 }
 
 
@@ -29,15 +39,21 @@ def as_step_error(exc: BaseException, step_id: str) -> StepError:
     message = str(exc) or name
     kwargs: dict[str, Any]
     if isinstance(exc, (ValidationError, MissingValue, ParameterError, WorkflowError)):
-        kwargs = {"category": ErrorCategory.INPUT, "retryable": False,
-                  "hint": "fix the step's `with:` or the values it reads"}
+        kwargs = {
+            "category": ErrorCategory.INPUT,
+            "retryable": False,
+            "hint": "fix the step's `with:` or the values it reads",
+        }
         if isinstance(exc, ValidationError):
             message = _pydantic_message(exc)
     elif isinstance(exc, ConfigError):
         kwargs = {"category": ErrorCategory.INFRASTRUCTURE, "retryable": False, "hint": exc.hint}
     elif name == "ContextWindowExceededError":
-        kwargs = {"category": ErrorCategory.INPUT, "retryable": False,
-                  "hint": "lower k or max_input_tokens so the prompt fits the model"}
+        kwargs = {
+            "category": ErrorCategory.INPUT,
+            "retryable": False,
+            "hint": "lower k or max_input_tokens so the prompt fits the model",
+        }
     elif name in _MODEL_RETRYABLE:
         kwargs = {"category": ErrorCategory.MODEL, "retryable": True}
     elif name in _MODEL_FINAL:
@@ -51,7 +67,9 @@ def as_step_error(exc: BaseException, step_id: str) -> StepError:
     if isinstance(exc, TimeoutError) and name not in _MODEL_RETRYABLE:
         message = f"the step did not finish within its timeout_seconds ({message})"
         kwargs["hint"] = "raise the step's timeout_seconds, or give it less work per run"
-    return StepError(f"{name}: {message}" if name not in message else message, step_id=step_id, **kwargs)
+    return StepError(
+        f"{name}: {message}" if name not in message else message, step_id=step_id, **kwargs
+    )
 
 
 def _pydantic_message(exc: ValidationError) -> str:

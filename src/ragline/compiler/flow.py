@@ -16,9 +16,8 @@ from typing import Any
 
 from prefect import Flow, Task, get_run_logger
 from prefect.cache_policies import NO_CACHE, CachePolicy
-from prefect.context import TaskRunContext
-from prefect.context import FlowRunContext
-from prefect.states import State
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.client.schemas.objects import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ragline.compiler.failures import as_step_error
@@ -86,8 +85,14 @@ def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str
 
 
 def _key(
-    ctx: _Ctx, spec: StepSpec, step_type: StepType, seed: str, upstream: dict[str, StepResult],
-    inputs: dict[str, Any], services: RunServices, run: RunInfo,
+    ctx: _Ctx,
+    spec: StepSpec,
+    step_type: StepType,
+    seed: str,
+    upstream: dict[str, StepResult],
+    inputs: dict[str, Any],
+    services: RunServices,
+    run: RunInfo,
 ) -> str:
     extra = ""
     if step_type.fingerprint is not None:
@@ -97,7 +102,11 @@ def _key(
 
 
 def _config(
-    ctx: _Ctx, spec: StepSpec, step_type: StepType, upstream: dict[str, StepResult], inputs: dict[str, Any]
+    ctx: _Ctx,
+    spec: StepSpec,
+    step_type: StepType,
+    upstream: dict[str, StepResult],
+    inputs: dict[str, Any],
 ) -> Any:
     import os
 
@@ -122,8 +131,14 @@ def _context(ctx: _Ctx, spec: StepSpec, services: RunServices, run: RunInfo) -> 
 def log_failure(logger: Any, error: StepError) -> None:
     """One log line per failure, carrying the error id the CLI and the Prefect UI show."""
     f = error.failure
-    logger.error("step %s failed [%s, %s, retryable=%s]: %s",
-                 f.step_id, f.category, f.error_id, f.retryable, f.message)
+    logger.error(
+        "step %s failed [%s, %s, retryable=%s]: %s",
+        f.step_id,
+        f.category,
+        f.error_id,
+        f.retryable,
+        f.message,
+    )
 
 
 def _retry_only_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -140,7 +155,11 @@ def _retry_only_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
 
 
 def _retry_delays(spec: StepSpec, workflow: Workflow) -> float | list[float]:
-    delays = spec.retry_delay_seconds if spec.retry_delay_seconds is not None else workflow.defaults.retry_delay_seconds
+    delays = (
+        spec.retry_delay_seconds
+        if spec.retry_delay_seconds is not None
+        else workflow.defaults.retry_delay_seconds
+    )
     return delays
 
 
@@ -154,13 +173,23 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         """The cache key: computed by Prefect's cache policy from the resolved task inputs."""
         run_id = task_inputs["run_id"]
         inputs = task_inputs["inputs"]
-        return _key(ctx, spec, step_type, task_inputs["seed"], task_inputs["upstream"], inputs,
-                    ctx.services(run_id), RunInfo(run_id, ctx.workflow.name, inputs))
+        return _key(
+            ctx,
+            spec,
+            step_type,
+            task_inputs["seed"],
+            task_inputs["upstream"],
+            inputs,
+            ctx.services(run_id),
+            RunInfo(run_id, ctx.workflow.name, inputs),
+        )
 
     def cache_key_fn(task_ctx: TaskRunContext, task_inputs: dict[str, Any]) -> str | None:
         return fingerprint_of(task_inputs)
 
-    def run_step(upstream: dict[str, StepResult], inputs: dict[str, Any], seed: str, run_id: str) -> StepResult:
+    def run_step(
+        upstream: dict[str, StepResult], inputs: dict[str, Any], seed: str, run_id: str
+    ) -> StepResult:
         logger = get_run_logger()
         started = time.perf_counter()
         services = ctx.services(run_id)
@@ -179,10 +208,14 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
                 raise
             raise error from exc
         if cache_enabled:
-            fingerprint = fingerprint_of({"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id})
+            fingerprint = fingerprint_of(
+                {"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id}
+            )
         else:
             fingerprint = digest(seed, content_digest(output))
-        return StepResult(output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics))
+        return StepResult(
+            output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics)
+        )
 
     return Task(
         run_step,
@@ -191,9 +224,12 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         description=spec.description or step_type.summary,
         retries=spec.retries if spec.retries is not None else defaults.retries,
         retry_delay_seconds=_retry_delays(spec, ctx.workflow),
-        retry_jitter_factor=spec.retry_jitter_factor if spec.retry_jitter_factor is not None
+        retry_jitter_factor=spec.retry_jitter_factor
+        if spec.retry_jitter_factor is not None
         else defaults.retry_jitter_factor,
-        timeout_seconds=spec.timeout_seconds if spec.timeout_seconds is not None else defaults.timeout_seconds,
+        timeout_seconds=spec.timeout_seconds
+        if spec.timeout_seconds is not None
+        else defaults.timeout_seconds,
         tags={*defaults.tags, *spec.tags, f"ragline:{spec.uses}"},
         cache_policy=CachePolicy.from_cache_key_fn(cache_key_fn) if cache_enabled else NO_CACHE,
         persist_result=True if cache_enabled else None,
@@ -215,7 +251,11 @@ def _signature(workflow: Workflow) -> inspect.Signature:
     for name, spec in workflow.inputs.items():
         annotation = PYTHON_TYPES[spec.type]
         default = spec.default if has_default(spec) else inspect.Parameter.empty
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
     return inspect.Signature(params, return_annotation=dict)
 
 
@@ -235,7 +275,9 @@ def compile_workflow(
         try:
             inputs = check_parameters(workflow, params)
         except ParameterError as err:
-            raise StepError(str(err), category=ErrorCategory.INPUT, retryable=False, step_id="(inputs)") from None
+            raise StepError(
+                str(err), category=ErrorCategory.INPUT, retryable=False, step_id="(inputs)"
+            ) from None
         flow_ctx = FlowRunContext.get()
         run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else "local"
         futures: dict[str, Any] = {}
@@ -245,7 +287,9 @@ def compile_workflow(
                 step_type = ctx.registry.get(spec.uses)
                 seed = _seed(ctx, p, step_type, inputs)
                 upstream = {dep: futures[dep] for dep in sorted(p.after)}
-                futures[spec.id] = tasks[spec.id].submit(upstream=upstream, inputs=inputs, seed=seed, run_id=run_id)
+                futures[spec.id] = tasks[spec.id].submit(
+                    upstream=upstream, inputs=inputs, seed=seed, run_id=run_id
+                )
             results: dict[str, StepResult] = {}
             failure: StepError | None = None
             for sid, future in futures.items():
@@ -273,7 +317,9 @@ def compile_workflow(
             ctx.services_by_run.pop(run_id, None)
 
     body.__signature__ = _signature(workflow)  # type: ignore[attr-defined]
-    body.__annotations__ = {n: PYTHON_TYPES[s.type] for n, s in workflow.inputs.items()} | {"return": dict}
+    body.__annotations__ = {n: PYTHON_TYPES[s.type] for n, s in workflow.inputs.items()} | {
+        "return": dict
+    }
     body.__name__ = workflow.name.replace("-", "_").replace(".", "_")
     body.__doc__ = workflow.description or f"ragline workflow {workflow.name}"
 
@@ -297,8 +343,11 @@ def _failure_of(step_id: str, future: Any) -> StepError:
         if error is not exc:
             log_failure(get_run_logger(), error)
         return error
-    return StepError(f"the step ended in state {future.state.name}: {future.state.message}",
-                     category=ErrorCategory.INFRASTRUCTURE, step_id=step_id)
+    return StepError(
+        f"the step ended in state {future.state.name}: {future.state.message}",
+        category=ErrorCategory.INFRASTRUCTURE,
+        step_id=step_id,
+    )
 
 
 def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecord:
@@ -314,11 +363,17 @@ def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecor
     )
 
 
-def _outputs(workflow: Workflow, results: dict[str, StepResult], inputs: dict[str, Any]) -> dict[str, Any]:
+def _outputs(
+    workflow: Workflow, results: dict[str, StepResult], inputs: dict[str, Any]
+) -> dict[str, Any]:
     """`outputs:` resolved like a step's `with:`; without it, the outputs of the last steps."""
     import os
 
-    scope = {"steps": {k: v.output for k, v in results.items()}, "inputs": inputs, "env": os.environ}
+    scope = {
+        "steps": {k: v.output for k, v in results.items()},
+        "inputs": inputs,
+        "env": os.environ,
+    }
     if workflow.outputs:
         return {k: resolve(v, scope) for k, v in workflow.outputs.items()}
     downstream = {d for s in plan(workflow) for d in s.after}
@@ -331,7 +386,9 @@ def _publish(workflow: Workflow, records: list[StepRecord]) -> None:
     publish_run_summary(workflow, records)
 
 
-def load_and_compile(path: str | Path, registry: Registry | None = None) -> Flow[..., dict[str, Any]]:
+def load_and_compile(
+    path: str | Path, registry: Registry | None = None
+) -> Flow[..., dict[str, Any]]:
     from ragline.spec.validate import load_workflow
 
     return compile_workflow(load_workflow(path, registry), registry)

@@ -12,13 +12,20 @@ from ragline.errors import Diagnostic
 from ragline.spec.loader import JsonPath, LoadedYaml, format_path
 
 _JSON_TYPE = {
-    str: "string", int: "integer", float: "number", bool: "boolean",
-    list: "list", dict: "mapping", type(None): "null",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "list",
+    dict: "mapping",
+    type(None): "null",
 }
 
 _PATTERN_HINTS = {
-    "api_key": "API keys are references, never literal values: write 'env:NAME' or 'secret:BLOCK_NAME'",
-    "id": "step ids are lowercase letters, digits, '-' and '_', starting with a letter (e.g. 'embed-docs')",
+    "api_key": "API keys are references, never literal values: "
+    "write 'env:NAME' or 'secret:BLOCK_NAME'",
+    "id": "step ids are lowercase letters, digits, '-' and '_', "
+    "starting with a letter (e.g. 'embed-docs')",
     "name": "workflow names are lowercase letters, digits, '.', '-' and '_' (e.g. 'docs-qa')",
     "table": "table names are letters, digits, '.', '-' and '_'",
 }
@@ -71,8 +78,9 @@ def _is_expression_branch(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("$ref") == "#/$defs/Expression"
 
 
-def _unknown_keys(loaded: LoadedYaml, path: JsonPath, instance: dict[str, Any],
-                  allowed: set[str]) -> list[Diagnostic]:
+def _unknown_keys(
+    loaded: LoadedYaml, path: JsonPath, instance: dict[str, Any], allowed: set[str]
+) -> list[Diagnostic]:
     """One diagnostic per unknown key: the mapping's JSON path, positioned on the key itself."""
     out = []
     for key in instance:
@@ -93,10 +101,14 @@ def _branch_errors(loaded: LoadedYaml, path: JsonPath, error: ValidationError) -
     context = list(error.context or [])
     if any(_is_expression_branch(b) for b in branches):
         if isinstance(instance, str) and "${{" in instance:
-            return [loaded.diagnostic(path, f"'{instance}' is not a valid expression: write "
-                                            "'${{ inputs.NAME }}' or '${{ steps.ID.output }}' alone in the value")]
-        context = [e for e in context
-                   if not _is_expression_branch(branches[int(e.schema_path[0])])]
+            return [
+                loaded.diagnostic(
+                    path,
+                    f"'{instance}' is not a valid expression: write "
+                    "'${{ inputs.NAME }}' or '${{ steps.ID.output }}' alone in the value",
+                )
+            ]
+        context = [e for e in context if not _is_expression_branch(branches[int(e.schema_path[0])])]
     # A branch whose type matched explains the problem better than those whose type did not.
     deeper = [e for e in context if len(e.absolute_path) > len(path)]
     if deeper:
@@ -133,21 +145,36 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
     if v in ("anyOf", "oneOf"):
         return _branch_errors(loaded, path, error)
     if v == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        expected = {"object": "a mapping", "array": "a list"}.get(expected, expected)
+        raw: Any = error.validator_value
+        names = [str(t) for t in raw] if isinstance(raw, list) else [str(raw)]
+        words = {"object": "a mapping", "array": "a list"}
+        expected = " or ".join(words.get(n, n) for n in names)
         return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
     if v == "const":
         if path == ("apiVersion",):
-            return [loaded.diagnostic(path, f"apiVersion must be 'ragline/v1', found {describe(instance)}; "
-                                            "this version of ragline reads ragline/v1 workflows")]
-        return [loaded.diagnostic(path, f"expected {error.validator_value!r}, found {describe(instance)}")]
+            return [
+                loaded.diagnostic(
+                    path,
+                    f"apiVersion must be 'ragline/v1', found {describe(instance)}; "
+                    "this version of ragline reads ragline/v1 workflows",
+                )
+            ]
+        return [
+            loaded.diagnostic(
+                path, f"expected {error.validator_value!r}, found {describe(instance)}"
+            )
+        ]
     if v == "enum":
         if len(path) == 3 and path[0] == "steps" and path[2] == "uses":
             return []  # the semantic check reports unknown step types with suggestions
-        choices = [str(c) for c in error.validator_value]
+        values: Any = error.validator_value
+        choices = [str(c) for c in values]
         hint = did_you_mean(str(instance), choices)
-        return [loaded.diagnostic(path, f"{describe(instance)} is not one of {', '.join(choices)}{hint}")]
+        return [
+            loaded.diagnostic(
+                path, f"{describe(instance)} is not one of {', '.join(choices)}{hint}"
+            )
+        ]
     if v == "pattern":
         key = str(path[-1]) if path else ""
         hint = _PATTERN_HINTS.get(key, f"it must match {error.validator_value}")
@@ -155,9 +182,17 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
         found = "a literal value" if key in _SECRET_KEYS else describe(instance)
         return [loaded.diagnostic(path, f"{found} is not allowed here: {hint}")]
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        word = {"minimum": "at least", "exclusiveMinimum": "more than",
-                "maximum": "at most", "exclusiveMaximum": "less than"}[v]
-        return [loaded.diagnostic(path, f"{instance!r} is out of range: it must be {word} {error.validator_value}")]
+        word = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[v]
+        return [
+            loaded.diagnostic(
+                path, f"{instance!r} is out of range: it must be {word} {error.validator_value}"
+            )
+        ]
     if v in ("minItems", "minLength"):
         what = "item" if v == "minItems" else "character"
         return [loaded.diagnostic(path, f"needs at least {error.validator_value} {what}(s)")]
@@ -167,7 +202,9 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
 def from_pydantic_errors(loaded: LoadedYaml, base: JsonPath, errors: list[Any]) -> list[Diagnostic]:
     out = []
     for err in errors:
-        loc = tuple(p for p in err.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in err.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))
+        )
         msg = str(err.get("msg", "invalid value"))
         msg = msg.removeprefix("Value error, ")
         out.append(loaded.diagnostic((*base, *loc), msg))

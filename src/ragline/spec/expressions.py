@@ -27,7 +27,10 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Reference:
-    """A parsed data path: `steps.embed.output[0].vector` -> kind=steps, name=embed, path=(0, 'vector')."""
+    """A parsed data path.
+
+    `steps.embed.output[0].vector` -> kind=steps, name=embed, path=(0, 'vector').
+    """
 
     kind: str  # "inputs" | "steps" | "env"
     name: str
@@ -43,7 +46,9 @@ def parse(text: str) -> Reference:
     source = text.strip()
     head = _HEAD.match(source)
     if not head:
-        raise ExpressionError(f"'{source}' is not a data path; write e.g. 'inputs.question' or 'steps.ID.output'")
+        raise ExpressionError(
+            f"'{source}' is not a data path; write e.g. 'inputs.question' or 'steps.ID.output'"
+        )
     parts: list[Part] = [head.group(1)]
     pos = head.end()
     rest = source[pos:]
@@ -51,11 +56,11 @@ def parse(text: str) -> Reference:
         m = _SEGMENT.match(rest)
         if not m:
             raise ExpressionError(
-                f"'{source}' is not a data path (at '{rest}'): expressions are dotted names and [n] "
-                "indexes only; no code is evaluated"
+                f"'{source}' is not a data path (at '{rest}'): expressions are dotted names "
+                "and [n] indexes only; no code is evaluated"
             )
         parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
-        rest = rest[m.end():]
+        rest = rest[m.end() :]
     kind = parts[0]
     if kind == "inputs":
         if len(parts) < 2 or not isinstance(parts[1], str):
@@ -63,14 +68,17 @@ def parse(text: str) -> Reference:
         return Reference("inputs", parts[1], tuple(parts[2:]), source)
     if kind == "steps":
         if len(parts) < 3 or not isinstance(parts[1], str) or parts[2] != "output":
-            raise ExpressionError(f"'{source}' must read 'steps.ID.output' (optionally followed by .field)")
+            raise ExpressionError(
+                f"'{source}' must read 'steps.ID.output' (optionally followed by .field)"
+            )
         return Reference("steps", parts[1], tuple(parts[3:]), source)
     if kind == "env":
         if len(parts) != 2 or not isinstance(parts[1], str):
             raise ExpressionError(f"'{source}' must read 'env.NAME'")
         return Reference("env", parts[1], (), source)
     raise ExpressionError(
-        f"'{kind}' is not something an expression can read; use 'inputs.', 'steps.ID.output' or 'env.'"
+        f"'{kind}' is not something an expression can read; "
+        "use 'inputs.', 'steps.ID.output' or 'env.'"
     )
 
 
@@ -114,7 +122,9 @@ def follow(value: Any, path: tuple[Part, ...], where: str) -> Any:
             current = current[part]
         elif isinstance(current, Mapping):
             if part not in current:
-                raise MissingValue(f"{where}: no field '{part}' (has: {', '.join(map(str, current))})")
+                raise MissingValue(
+                    f"{where}: no field '{part}' (has: {', '.join(map(str, current))})"
+                )
             current = current[part]
         elif hasattr(current, part):
             current = getattr(current, part)

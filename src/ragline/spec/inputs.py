@@ -1,4 +1,4 @@
-"""Run parameters against the workflow's `inputs:`: parse `-p key=value`, fill defaults, check bounds.
+"""Run parameters against `inputs:`: parse `-p key=value`, fill defaults, check bounds.
 
 Done before Prefect is imported, so a wrong `-p` fails in milliseconds with
 exit code 2, and done again inside the flow for runs started from the UI.
@@ -17,7 +17,12 @@ from ragline.spec.diagnostics import describe, did_you_mean
 from ragline.spec.model import InputSpec, Workflow
 
 PYTHON_TYPES: dict[str, type] = {
-    "string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict,
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
 }
 
 
@@ -64,11 +69,15 @@ def parse_assignments(workflow: Workflow, assignments: list[str]) -> dict[str, A
     for item in assignments:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise ParameterError(f"-p {item}: write parameters as key=value (e.g. -p question='What is ragline?')")
+            raise ParameterError(
+                f"-p {item}: write parameters as key=value (e.g. -p question='What is ragline?')"
+            )
         if key not in workflow.inputs:
             known = ", ".join(workflow.inputs) or "none"
-            message = (f"-p {item}: '{key}' is not an input of workflow '{workflow.name}'"
-                       f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}")
+            message = (
+                f"-p {item}: '{key}' is not an input of workflow '{workflow.name}'"
+                f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}"
+            )
             raise ParameterError(message, [("", message)])
         params[key] = parse_cli_value(raw, workflow.inputs[key])
     return params
@@ -80,15 +89,22 @@ def check_parameters(workflow: Workflow, params: dict[str, Any]) -> dict[str, An
     out: dict[str, Any] = {}
     for key in params:
         if key not in workflow.inputs:
-            problems.append(("", f"'{key}' is not an input of workflow '{workflow.name}'"
-                                 f"{did_you_mean(key, workflow.inputs)}"))
+            problems.append(
+                (
+                    "",
+                    f"'{key}' is not an input of workflow '{workflow.name}'"
+                    f"{did_you_mean(key, workflow.inputs)}",
+                )
+            )
     for name, spec in workflow.inputs.items():
         if name in params:
             value = params[name]
         elif has_default(spec):
             value = spec.default
         else:
-            problems.append((name, f"input '{name}' is required ({spec.type}); pass it with -p {name}=..."))
+            problems.append(
+                (name, f"input '{name}' is required ({spec.type}); pass it with -p {name}=...")
+            )
             continue
         if spec.type == "number" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)

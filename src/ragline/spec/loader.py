@@ -93,13 +93,23 @@ class _Builder:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(self._at(key_node, path, "merge keys (<<) are not allowed; write the keys out"))
+                self.problems.append(
+                    self._at(key_node, path, "merge keys (<<) are not allowed; write the keys out")
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(self._at(key_node, path, "a mapping key must be a plain string"))
+                self.problems.append(
+                    self._at(key_node, path, "a mapping key must be a plain string")
+                )
                 continue
             key = self.loader.construct_object(key_node)
-            key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) else str(key)
+            key = (
+                key
+                if isinstance(key, str)
+                else str(key).lower()
+                if isinstance(key, bool)
+                else str(key)
+            )
             child = (*path, key)
             if key in out:
                 first = self.loaded.key_marks[child]
@@ -121,16 +131,18 @@ class _Builder:
         return Diagnostic(self.loaded.file, line, col, format_path(path), message)
 
 
-_ALIAS_HINT = "YAML aliases (*{name}) are not allowed in workflow files; write the value out in full"
+_ALIAS_HINT = (
+    "YAML aliases (*{name}) are not allowed in workflow files; write the value out in full"
+)
 
 
 class _NoAliasLoader(_WorkflowLoader):
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
             mark = event.start_mark
             raise _AliasRefused(event.anchor, mark.line + 1, mark.column + 1)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 class _AliasRefused(Exception):
@@ -155,22 +167,45 @@ def load_yaml_text(text: str, file: str = "<workflow>") -> LoadedYaml:
     loaded = LoadedYaml(file=file, data=None)
     if not text.strip():
         raise WorkflowError(
-            [Diagnostic(file, 1, 1, "(top level)",
-                        "the file is empty; a workflow starts with 'apiVersion: ragline/v1'")]
+            [
+                Diagnostic(
+                    file,
+                    1,
+                    1,
+                    "(top level)",
+                    "the file is empty; a workflow starts with 'apiVersion: ragline/v1'",
+                )
+            ]
         )
     loader = _NoAliasLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise WorkflowError(
-                [Diagnostic(file, 1, 1, "(top level)",
-                            "the file holds no YAML document; a workflow starts with 'apiVersion: ragline/v1'")]
+                [
+                    Diagnostic(
+                        file,
+                        1,
+                        1,
+                        "(top level)",
+                        "the file holds no YAML document; "
+                        "a workflow starts with 'apiVersion: ragline/v1'",
+                    )
+                ]
             )
         builder = _Builder(loaded, loader)
         loaded.data = builder.build(node, ())
     except _AliasRefused as refused:
         raise WorkflowError(
-            [Diagnostic(file, refused.line, refused.col, "(top level)", _ALIAS_HINT.format(name=refused.name))]
+            [
+                Diagnostic(
+                    file,
+                    refused.line,
+                    refused.col,
+                    "(top level)",
+                    _ALIAS_HINT.format(name=refused.name),
+                )
+            ]
         ) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -179,8 +214,15 @@ def load_yaml_text(text: str, file: str = "<workflow>") -> LoadedYaml:
         snippet = lines[line - 1] if 0 < line <= len(lines) else ""
         problem = err.problem or str(err)
         raise WorkflowError(
-            [Diagnostic(file, line, col, "(syntax)",
-                        f"invalid YAML: {problem}; {_syntax_hint(problem, snippet)}")]
+            [
+                Diagnostic(
+                    file,
+                    line,
+                    col,
+                    "(syntax)",
+                    f"invalid YAML: {problem}; {_syntax_hint(problem, snippet)}",
+                )
+            ]
         ) from None
     except yaml.YAMLError as err:
         raise WorkflowError([Diagnostic(file, 1, 1, "(syntax)", f"invalid YAML: {err}")]) from None
@@ -189,11 +231,20 @@ def load_yaml_text(text: str, file: str = "<workflow>") -> LoadedYaml:
     if builder.problems:
         raise WorkflowError(builder.problems)
     if not isinstance(loaded.data, dict):
-        kind = "a list" if isinstance(loaded.data, list) else f"a {type(loaded.data).__name__} value"
+        kind = (
+            "a list" if isinstance(loaded.data, list) else f"a {type(loaded.data).__name__} value"
+        )
         raise WorkflowError(
-            [Diagnostic(file, 1, 1, "(top level)",
-                        f"the top level is {kind}; a workflow is a mapping that starts with "
-                        "'apiVersion: ragline/v1'")]
+            [
+                Diagnostic(
+                    file,
+                    1,
+                    1,
+                    "(top level)",
+                    f"the top level is {kind}; a workflow is a mapping that starts with "
+                    "'apiVersion: ragline/v1'",
+                )
+            ]
         )
     return loaded
 
@@ -214,18 +265,38 @@ def load_yaml_file(path: str | Path, display: str | None = None) -> LoadedYaml:
         size = path.stat().st_size
     except FileNotFoundError:
         raise WorkflowError(
-            [Diagnostic(shown, 1, 1, "(file)",
-                        f"no such file '{shown}'; check the path (workflow files usually live in workflows/)")]
+            [
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    "(file)",
+                    f"no such file '{shown}'; "
+                    "check the path (workflow files usually live in workflows/)",
+                )
+            ]
         ) from None
     except OSError as err:
-        raise WorkflowError([Diagnostic(shown, 1, 1, "(file)", f"cannot read '{shown}': {err.strerror}")]) from None
+        raise WorkflowError(
+            [Diagnostic(shown, 1, 1, "(file)", f"cannot read '{shown}': {err.strerror}")]
+        ) from None
     if path.is_dir():
-        raise WorkflowError([Diagnostic(shown, 1, 1, "(file)", f"'{shown}' is a directory; name a .yaml file")])
+        raise WorkflowError(
+            [Diagnostic(shown, 1, 1, "(file)", f"'{shown}' is a directory; name a .yaml file")]
+        )
     if size > MAX_WORKFLOW_BYTES:
         raise WorkflowError(
-            [Diagnostic(shown, 1, 1, "(file)",
-                        f"the file is {size / 1_000_000:.1f} MB; workflow files are limited to "
-                        f"{MAX_WORKFLOW_BYTES // 1_000_000} MB: keep data in files the steps read, not in the workflow")]
+            [
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    "(file)",
+                    f"the file is {size / 1_000_000:.1f} MB; workflow files are limited to "
+                    f"{MAX_WORKFLOW_BYTES // 1_000_000} MB: "
+                    "keep data in files the steps read, not in the workflow",
+                )
+            ]
         )
     raw = path.read_bytes()
     try:

@@ -51,12 +51,20 @@ SecretRef = Annotated[
 class Deployment(Strict):
     """One LiteLLM Router deployment behind a model alias."""
 
-    model: str = Field(description="LiteLLM model name, e.g. 'openai/gpt-4o-mini' or 'local/extractive'.")
+    model: str = Field(
+        description="LiteLLM model name, e.g. 'openai/gpt-4o-mini' or 'local/extractive'."
+    )
     api_key: SecretRef | None = None
-    api_base: str | None = Field(default=None, description="Endpoint URL, e.g. an Ollama or vLLM server.")
+    api_base: str | None = Field(
+        default=None, description="Endpoint URL, e.g. an Ollama or vLLM server."
+    )
     api_version: str | None = None
-    rpm: int | None = Field(default=None, ge=1, description="Requests per minute for this deployment.")
-    tpm: int | None = Field(default=None, ge=1, description="Tokens per minute for this deployment.")
+    rpm: int | None = Field(
+        default=None, ge=1, description="Requests per minute for this deployment."
+    )
+    tpm: int | None = Field(
+        default=None, ge=1, description="Tokens per minute for this deployment."
+    )
     weight: float | None = Field(default=None, gt=0)
     timeout: float | None = Field(default=None, gt=0)
     max_input_tokens: int | None = Field(default=None, ge=1)
@@ -77,13 +85,17 @@ class Routing(Strict):
     retry_after: float = Field(default=0, ge=0, description="Minimum seconds before a retry.")
     allowed_fails: int | None = Field(default=None, ge=0)
     cooldown_time: float | None = Field(default=None, ge=0)
-    fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="alias -> aliases tried next.")
+    fallbacks: dict[str, list[str]] = Field(
+        default_factory=dict, description="alias -> aliases tried next."
+    )
 
 
 class StoreSpec(Strict):
     """A LanceDB table: local folder or object-storage URI."""
 
-    uri: str = Field(description="LanceDB URI: a folder (relative to the workflow file) or s3://, gs://, az://")
+    uri: str = Field(
+        description="LanceDB URI: a folder (relative to the workflow file) or s3://, gs://, az://"
+    )
     table: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     storage_options: dict[str, str] = Field(default_factory=dict)
 
@@ -107,15 +119,21 @@ class StepSpec(Strict):
 
     id: str = Field(pattern=ID_PATTERN, description="Unique step id; the Prefect task run's name.")
     uses: str = Field(description="A registered step type (see `ragline steps`).")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The step type's config.")
-    needs: list[str] = Field(default_factory=list, description="Steps that must finish first (no data).")
+    with_: dict[str, Any] = Field(
+        default_factory=dict, alias="with", description="The step type's config."
+    )
+    needs: list[str] = Field(
+        default_factory=list, description="Steps that must finish first (no data)."
+    )
     description: str | None = None
     retries: int | None = Field(default=None, ge=0, le=20)
     retry_delay_seconds: RetryDelay | None = None
     retry_jitter_factor: float | None = Field(default=None, ge=0)
     timeout_seconds: float | None = Field(default=None, gt=0)
     tags: list[str] = Field(default_factory=list)
-    cache: bool | None = Field(default=None, description="Skip the step when its fingerprint is unchanged.")
+    cache: bool | None = Field(
+        default=None, description="Skip the step when its fingerprint is unchanged."
+    )
 
 
 class Schedule(Strict):
@@ -141,7 +159,9 @@ class CacheSpec(Strict):
 
     type: Literal["disk", "redis", "none"] = "disk"
     url: str | None = Field(default=None, description="redis://host:port/db for type redis.")
-    dir: str | None = Field(default=None, description="Folder for type disk (default .ragline/cache).")
+    dir: str | None = Field(
+        default=None, description="Folder for type disk (default .ragline/cache)."
+    )
     ttl: float | None = Field(default=None, gt=0)
 
 

@@ -57,7 +57,7 @@ def check_path(tp: Any, path: tuple[Part, ...]) -> str | None:
         origin = typing.get_origin(current)
         if origin in (typing.Union, types.UnionType):
             options = [a for a in typing.get_args(current) if a is not type(None)]
-            problems = [check_path(a, (part, *path[path.index(part) + 1:])) for a in options]
+            problems = [check_path(a, (part, *path[path.index(part) + 1 :])) for a in options]
             return None if any(p is None for p in problems) else problems[0]
         if origin in (list, tuple, typing.Sequence) or current in (list, tuple):
             if isinstance(part, int):
@@ -74,8 +74,10 @@ def check_path(tp: Any, path: tuple[Part, ...]) -> str | None:
         if isinstance(current, type) and issubclass(current, BaseModel):
             fields = _fields(current)
             if isinstance(part, int) or part not in fields:
-                return (f"{walked} ({current.__name__}) has no field '{part}'"
-                        f"{did_you_mean(str(part), fields)} (fields: {', '.join(fields)})")
+                return (
+                    f"{walked} ({current.__name__}) has no field '{part}'"
+                    f"{did_you_mean(str(part), fields)} (fields: {', '.join(fields)})"
+                )
             current = fields[part]
             walked += f".{part}"
             continue

@@ -46,7 +46,9 @@ def config_schema(step_type: StepType, ref_prefix: str = "") -> dict[str, Any]:
         if _is_ref(step_type, _field_name(step_type, prop)):
             wrapped: dict[str, Any] = dict(expression_ref)
         else:
-            inner = {k: v for k, v in prop_schema.items() if k not in ("description", "title", "default")}
+            inner = {
+                k: v for k, v in prop_schema.items() if k not in ("description", "title", "default")
+            }
             wrapped = {"anyOf": [inner, expression_ref]}
             if "default" in prop_schema:
                 wrapped["default"] = prop_schema["default"]
@@ -110,11 +112,17 @@ def expected_files(registry: Registry) -> dict[str, str]:
 def stale_files(schema_dir: Path, registry: Registry) -> list[str]:
     """Files under schema_dir that differ from what the models generate (or are extra)."""
     expected = expected_files(registry)
-    stale = [rel for rel, text in expected.items()
-             if not (schema_dir / rel).is_file() or (schema_dir / rel).read_text() != text]
+    stale = [
+        rel
+        for rel, text in expected.items()
+        if not (schema_dir / rel).is_file() or (schema_dir / rel).read_text() != text
+    ]
     if (schema_dir / "steps").is_dir():
-        stale += [f"steps/{p.name}" for p in (schema_dir / "steps").glob("*.schema.json")
-                  if f"steps/{p.name}" not in expected]
+        stale += [
+            f"steps/{p.name}"
+            for p in (schema_dir / "steps").glob("*.schema.json")
+            if f"steps/{p.name}" not in expected
+        ]
     return sorted(stale)
 
 

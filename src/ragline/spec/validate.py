@@ -55,8 +55,13 @@ def _steps(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 
 
 class _Semantics:
-    def __init__(self, loaded: LoadedYaml, registry: Registry, workflow_dir: Path,
-                 schema_problems: list[Diagnostic]) -> None:
+    def __init__(
+        self,
+        loaded: LoadedYaml,
+        registry: Registry,
+        workflow_dir: Path,
+        schema_problems: list[Diagnostic],
+    ) -> None:
         self.loaded = loaded
         self.schema_problems = schema_problems
         self.data: dict[str, Any] = loaded.data
@@ -77,8 +82,11 @@ class _Semantics:
                 continue
             if sid in self.step_index:
                 first = self.loaded.position(("steps", self.step_index[sid], "id"))
-                self.report(("steps", i, "id"), f"duplicate step id '{sid}' (first used at line {first[0]}); "
-                                                "step ids must be unique")
+                self.report(
+                    ("steps", i, "id"),
+                    f"duplicate step id '{sid}' (first used at line {first[0]}); "
+                    "step ids must be unique",
+                )
             else:
                 self.step_index[sid] = i
             self.edges.setdefault(sid, set())
@@ -103,8 +111,11 @@ class _Semantics:
         if not isinstance(uses, str) or uses in self.registry.types:
             return
         if uses in self.registry.broken:
-            self.report(("steps", i, "uses"), f"step type '{uses}' failed to load: {self.registry.broken[uses]}; "
-                                              "fix or reinstall the plugin that provides it")
+            self.report(
+                ("steps", i, "uses"),
+                f"step type '{uses}' failed to load: {self.registry.broken[uses]}; "
+                "fix or reinstall the plugin that provides it",
+            )
             return
         known = self.registry.names()
         hint = did_you_mean(uses, known) or "; `ragline steps` lists the registered step types"
@@ -122,10 +133,15 @@ class _Semantics:
             if not isinstance(dep, str):
                 continue
             if dep == sid:
-                self.report(("steps", i, "needs", j), f"step '{sid}' needs itself; remove '{dep}' from needs")
+                self.report(
+                    ("steps", i, "needs", j),
+                    f"step '{sid}' needs itself; remove '{dep}' from needs",
+                )
             elif dep not in self.step_index:
-                self.report(("steps", i, "needs", j),
-                            f"unknown step '{dep}' in needs{did_you_mean(dep, self.step_index)}")
+                self.report(
+                    ("steps", i, "needs", j),
+                    f"unknown step '{dep}' in needs{did_you_mean(dep, self.step_index)}",
+                )
             else:
                 self.edges[sid].add(dep)
 
@@ -138,17 +154,23 @@ class _Semantics:
                     continue
                 self._check_reference(path, ref, sid, inputs or {})
 
-    def _check_reference(self, path: JsonPath, ref: Reference, sid: Any, inputs: dict[str, Any]) -> None:
+    def _check_reference(
+        self, path: JsonPath, ref: Reference, sid: Any, inputs: dict[str, Any]
+    ) -> None:
         if ref.kind == "inputs":
             if ref.name not in inputs:
                 candidates = [f"inputs.{n}" for n in inputs]
                 hint = did_you_mean(f"inputs.{ref.name}", candidates) or (
-                    f" (inputs: {', '.join(inputs)})" if inputs else "; declare it under 'inputs:'")
+                    f" (inputs: {', '.join(inputs)})" if inputs else "; declare it under 'inputs:'"
+                )
                 self.report(path, f"unknown reference '{ref.text}'{hint}")
         elif ref.kind == "steps":
             if ref.name == sid:
-                self.report(path, f"step '{sid}' refers to its own output ('{ref.text}'); "
-                                  "a step can only use outputs of earlier steps")
+                self.report(
+                    path,
+                    f"step '{sid}' refers to its own output ('{ref.text}'); "
+                    "a step can only use outputs of earlier steps",
+                )
                 return
             if ref.name not in self.step_index:
                 candidates = [f"steps.{n}.output" for n in self.step_index if n != sid]
@@ -157,12 +179,18 @@ class _Semantics:
                 return
             if isinstance(sid, str):
                 self.edges[sid].add(ref.name)
-            upstream = _steps(self.data)[self.step_index[ref.name]][1] if self.step_index[ref.name] < len(_steps(self.data)) else {}
+            upstream = (
+                _steps(self.data)[self.step_index[ref.name]][1]
+                if self.step_index[ref.name] < len(_steps(self.data))
+                else {}
+            )
             step_type = self._step_type(upstream)
             if step_type is not None and ref.path:
                 problem = check_path(step_type.output_type, ref.path)
                 if problem:
-                    self.report(path, f"'{ref.text}': step '{ref.name}' ({step_type.name}) {problem}")
+                    self.report(
+                        path, f"'{ref.text}': step '{ref.name}' ({step_type.name}) {problem}"
+                    )
 
     def _check_aliases(self, i: int, s: dict[str, Any]) -> None:
         step_type = self._step_type(s)
@@ -179,7 +207,10 @@ class _Semantics:
             defined = section if isinstance(section, dict) else {}
             if value not in defined:
                 hint = did_you_mean(value, defined) or (
-                    f" (defined: {', '.join(defined)})" if defined else f"; define it under '{marker.section}:'")
+                    f" (defined: {', '.join(defined)})"
+                    if defined
+                    else f"; define it under '{marker.section}:'"
+                )
                 noun = "model alias" if marker.section == "models" else "store"
                 self.report(("steps", i, "with", key), f"unknown {noun} '{value}'{hint}")
 
@@ -192,9 +223,12 @@ class _Semantics:
         base: JsonPath = ("steps", i, "with")
         shown = format_path(base)
         found: list[Diagnostic] = []
-        # The schema has already reported wrong keys and types; expressions resolve only at run time.
-        schema_said = any(p.path == shown or p.path.startswith((f"{shown}.", f"{shown}["))
-                          for p in self.schema_problems)
+        # The schema has already reported wrong keys and types;
+        # expressions resolve only at run time.
+        schema_said = any(
+            p.path == shown or p.path.startswith((f"{shown}.", f"{shown}["))
+            for p in self.schema_problems
+        )
         if not schema_said and not any("${{" in t for _, t in walk_strings(with_)):
             try:
                 step_type.config.model_validate(with_)
@@ -217,8 +251,11 @@ class _Semantics:
             cycle = list(err.args[1])
             first = cycle[0]
             idx = self.step_index.get(first, 0)
-            self.report(("steps", idx, "id"),
-                        f"steps form a cycle: {' -> '.join(cycle)}; break it by removing one reference or need")
+            self.report(
+                ("steps", idx, "id"),
+                f"steps form a cycle: {' -> '.join(cycle)}; "
+                "break it by removing one reference or need",
+            )
 
     def _check_routing(self) -> None:
         routing = self.data.get("routing")
@@ -228,24 +265,45 @@ class _Semantics:
         for alias, targets in routing["fallbacks"].items():
             path: JsonPath = ("routing", "fallbacks", alias)
             if alias not in (models or {}):
-                self.report(path, f"unknown model alias '{alias}'{did_you_mean(alias, models or {})}", key=True)
+                self.report(
+                    path,
+                    f"unknown model alias '{alias}'{did_you_mean(alias, models or {})}",
+                    key=True,
+                )
             for j, target in enumerate(targets if isinstance(targets, list) else []):
                 if isinstance(target, str) and target not in (models or {}):
-                    self.report((*path, j), f"unknown model alias '{target}'{did_you_mean(target, models or {})}")
+                    self.report(
+                        (*path, j),
+                        f"unknown model alias '{target}'{did_you_mean(target, models or {})}",
+                    )
 
     def _check_schedules(self) -> None:
         schedule = self.data.get("schedule")
-        items = schedule if isinstance(schedule, list) else [schedule] if isinstance(schedule, dict) else []
+        items = (
+            schedule
+            if isinstance(schedule, list)
+            else [schedule]
+            if isinstance(schedule, dict)
+            else []
+        )
         inputs = self.data.get("inputs") if isinstance(self.data.get("inputs"), dict) else {}
         for j, item in enumerate(items):
             params = item.get("parameters") if isinstance(item, dict) else None
             if not isinstance(params, dict):
                 continue
-            base: JsonPath = ("schedule", j, "parameters") if isinstance(schedule, list) else ("schedule", "parameters")
+            base: JsonPath = (
+                ("schedule", j, "parameters")
+                if isinstance(schedule, list)
+                else ("schedule", "parameters")
+            )
             for key in params:
                 if key not in (inputs or {}):
-                    self.report((*base, key), f"'{key}' is not an input of this workflow"
-                                              f"{did_you_mean(key, inputs or {})}", key=True)
+                    self.report(
+                        (*base, key),
+                        f"'{key}' is not an input of this workflow"
+                        f"{did_you_mean(key, inputs or {})}",
+                        key=True,
+                    )
 
 
 def check(loaded: LoadedYaml, registry: Registry, workflow_dir: Path) -> list[Diagnostic]:

@@ -53,7 +53,9 @@ StoreAlias = Annotated[str, AliasOf("stores")]
 
 # A static check receives the raw `with:` mapping and the workflow data and
 # returns (relative json path, message) pairs; see `prompt` for an example.
-StaticCheck = Callable[[dict[str, Any], dict[str, Any], "typing.Any"], list[tuple[tuple[str | int, ...], str]]]
+StaticCheck = Callable[
+    [dict[str, Any], dict[str, Any], "typing.Any"], list[tuple[tuple[str | int, ...], str]]
+]
 
 
 @dataclass(frozen=True)

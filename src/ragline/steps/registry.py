@@ -68,7 +68,9 @@ def discover() -> Registry:
             )
             continue
         registry.register(loaded, origin=ep.dist.name if ep.dist else ep.value)
-    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+    for module_name in filter(
+        None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))
+    ):
         _load_module_steps(registry, module_name)
     return registry
 

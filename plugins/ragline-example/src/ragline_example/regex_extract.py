@@ -26,7 +26,9 @@ class RegexExtractConfig(StepConfig):
     pattern: str = Field(description="A Python regular expression; named groups become fields.")
     flags: list[Flag] = Field(default_factory=list, description="ignorecase, multiline, dotall.")
     max_matches: PositiveInt = Field(default=1000, description="Stop after this many matches.")
-    unique: bool = Field(default=False, description="Keep only the first match of each matched text.")
+    unique: bool = Field(
+        default=False, description="Keep only the first match of each matched text."
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -86,11 +88,19 @@ def regex_extract(config: RegexExtractConfig, ctx: StepContext) -> Extraction:
             if config.unique and m.group(0) in seen:
                 continue
             seen.add(m.group(0))
-            matches.append(Match(text=m.group(0), groups=m.groupdict(), source=source,
-                                 start=m.start(), end=m.end()))
+            matches.append(
+                Match(
+                    text=m.group(0),
+                    groups=m.groupdict(),
+                    source=source,
+                    start=m.start(),
+                    end=m.end(),
+                )
+            )
             if len(matches) >= config.max_matches:
-                ctx.logger.warning("regex-extract %s: stopped at max_matches=%d", ctx.step_id,
-                                   config.max_matches)
+                ctx.logger.warning(
+                    "regex-extract %s: stopped at max_matches=%d", ctx.step_id, config.max_matches
+                )
                 return _result(matches)
     return _result(matches)
 
