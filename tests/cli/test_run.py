@@ -122,3 +122,13 @@ def test_a_missing_required_input_is_refused_before_prefect_starts(tmp_path: Pat
         "1 problem in ask.yaml\n"
     )
     assert not home.exists()
+
+
+def test_the_citations_example_runs_offline_as_shipped(cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("run", str(ROOT / "workflows" / "citations.yaml"), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["outputs"] == {
+        "cited": ["[secrets.md#0]", "[cache.md#0]"],
+        "count": 2,
+        "first_source": "secrets.md",
+    }
