@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import BaseModel
 
@@ -55,12 +57,12 @@ def test_anything_but_a_data_path_is_refused_not_evaluated(code: str) -> None:
 def test_parse_names_the_kind_name_and_path() -> None:
     ref = parse(" steps.embed.output[0].vector ")
     assert (ref.kind, ref.name, ref.path) == ("steps", "embed", (0, "vector"))
-    with pytest.raises(ExpressionError, match="must read 'steps.ID.output'"):
+    with pytest.raises(ExpressionError, match=re.escape("must read 'steps.ID.output'")):
         parse("steps.embed.result")
 
 
 def test_a_missing_value_at_run_time_says_what_exists() -> None:
-    with pytest.raises(MissingValue, match="index \\[5\\] is out of range \\(2 items\\)"):
+    with pytest.raises(MissingValue, match=re.escape("index [5] is out of range (2 items)")):
         resolve("${{ steps.rows.output[5] }}", SCOPE)
-    with pytest.raises(MissingValue, match="'inputs.nope': 'nope' is not set"):
+    with pytest.raises(MissingValue, match=re.escape("'inputs.nope': 'nope' is not set")):
         resolve("${{ inputs.nope }}", SCOPE)
