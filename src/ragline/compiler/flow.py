@@ -16,8 +16,8 @@ from typing import Any
 
 from prefect import Flow, Task, get_run_logger
 from prefect.cache_policies import NO_CACHE, CachePolicy
-from prefect.context import FlowRunContext, TaskRunContext
 from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ragline.compiler.failures import as_step_error
