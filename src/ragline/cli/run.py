@@ -25,6 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="set an input (repeatable); JSON values are parsed for non-string inputs",
     )
     parser.add_argument("--json", action="store_true", help="print outputs (or the error) as JSON")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="log lines on stderr: text (default) or one JSON object per line with run and "
+        "step ids (also RAGLINE_LOG_FORMAT)",
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -64,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     from ragline.compiler.flow import compile_workflow
 
     flow = compile_workflow(loaded)
+    if args.log_format:  # after Prefect's import set up its console handlers
+        from ragline.monitoring import configure_logging
+
+        configure_logging(args.log_format)
     state: Any = flow(**params, return_state=True)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if state.is_completed():

@@ -24,6 +24,9 @@ from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
 from ragline.compiler.plan import PlannedStep, env_values, plan
 from ragline.errors import ErrorCategory, ParameterError, StepError
+from ragline.monitoring.events import scope
+from ragline.monitoring.run import start_run_monitoring
+from ragline.monitoring.steps import step_facts, step_failed, step_finished
 from ragline.spec.expressions import resolve
 from ragline.spec.inputs import PYTHON_TYPES, check_parameters, has_default
 from ragline.spec.model import StepSpec, Workflow
@@ -196,17 +199,23 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         run = RunInfo(run_id=run_id, flow_name=ctx.workflow.name, parameters=inputs)
         step_ctx = _context(ctx, spec, services, run)
         step_ctx.logger = logger
-        try:
-            config = _config(ctx, spec, step_type, upstream, inputs)
-            output = step_type(config, step_ctx)
-        except Exception as exc:
-            # Only Exception: Prefect enforces timeouts and cancellation by raising
-            # BaseExceptions into this thread, and must see them as they are.
-            error = as_step_error(exc, spec.id)
-            log_failure(logger, error)
-            if error is exc:
-                raise
-            raise error from exc
+        task_ctx = TaskRunContext.get()
+        attempt = task_ctx.task_run.run_count if task_ctx else 1
+        with scope(run_id, spec.id, ctx.workflow.name):
+            try:
+                config = _config(ctx, spec, step_type, upstream, inputs)
+                output = step_type(config, step_ctx)
+            except Exception as exc:
+                # Only Exception: Prefect enforces timeouts and cancellation by raising
+                # BaseExceptions into this thread, and must see them as they are.
+                error = as_step_error(exc, spec.id)
+                log_failure(logger, error)
+                elapsed = time.perf_counter() - started
+                step_failed(services, spec.id, attempt, elapsed, step_ctx.metrics, error)
+                if error is exc:
+                    raise
+                raise error from exc
+            step_finished(services, spec.id, attempt, time.perf_counter() - started)
         if cache_enabled:
             fingerprint = fingerprint_of(
                 {"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id}
@@ -243,6 +252,10 @@ def _task_runner(workflow: Workflow, step_count: int) -> Any:
 
     `execution.task_runner: dask` is chosen here too (see the operations docs).
     """
+    if workflow.execution.task_runner == "dask":
+        from ragline.compiler.dask import dask_task_runner
+
+        return dask_task_runner(workflow.execution.workers)
     return ThreadPoolTaskRunner(max_workers=max(4, step_count))
 
 
@@ -280,6 +293,7 @@ def compile_workflow(
             ) from None
         flow_ctx = FlowRunContext.get()
         run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else "local"
+        start_run_monitoring(workflow, run_id)
         futures: dict[str, Any] = {}
         try:
             for p in steps:
@@ -299,7 +313,10 @@ def compile_workflow(
                     results[sid] = future.result()
                 elif failure is None:
                     failure = _failure_of(sid, future)
-            records = [_record(p, futures[p.spec.id], results.get(p.spec.id)) for p in steps]
+            records = [
+                _record(p, futures[p.spec.id], results.get(p.spec.id), ctx.services(run_id))
+                for p in steps
+            ]
             outputs: dict[str, Any] = {}
             if failure is None:
                 try:
@@ -309,7 +326,7 @@ def compile_workflow(
                     log_failure(get_run_logger(), failure)
             if on_finish is not None:
                 on_finish(records, outputs)
-            _publish(workflow, records)
+            _publish(workflow, records, run_id)
             if failure is not None:
                 raise failure
             return outputs
@@ -350,16 +367,20 @@ def _failure_of(step_id: str, future: Any) -> StepError:
     )
 
 
-def _record(p: PlannedStep, future: Any, result: StepResult | None) -> StepRecord:
+def _record(
+    p: PlannedStep, future: Any, result: StepResult | None, services: RunServices
+) -> StepRecord:
     state = future.state
     cached = state.name == "Cached"
+    facts = step_facts(services, p.spec.id)
     return StepRecord(
         step_id=p.spec.id,
         uses=p.spec.uses,
         state=state.name,
         duration_s=None if cached or result is None else result.duration_s,
         cached=cached,
-        metrics=result.metrics if result else {},
+        retries=max(0, facts.attempts - 1),
+        metrics=result.metrics if result else facts.failed_metrics,
     )
 
 
@@ -380,10 +401,10 @@ def _outputs(
     return {sid: r.output for sid, r in results.items() if sid not in downstream}
 
 
-def _publish(workflow: Workflow, records: list[StepRecord]) -> None:
+def _publish(workflow: Workflow, records: list[StepRecord], run_id: str) -> None:
     from ragline.compiler.report import publish_run_summary
 
-    publish_run_summary(workflow, records)
+    publish_run_summary(workflow, records, run_id=run_id)
 
 
 def load_and_compile(

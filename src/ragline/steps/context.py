@@ -67,6 +67,20 @@ class StepContext:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.workflow_dir / p)
 
+    def progress(self, done: int, total: int | None = None, verb: str = "done") -> None:
+        """Report how far a long step is ("ingested 120/2000").
+
+        Logged every few seconds and at the end (so the Prefect UI shows it),
+        and drawn as a bar when `ragline run` writes to a terminal.
+        """
+        from ragline.monitoring.progress import Progress
+
+        reporter = self.services.get_or_create(
+            ("ragline.progress", self.run.run_id, self.step_id),
+            lambda: Progress(self.logger, label=self.step_id),
+        )
+        reporter.update(done, total, verb)
+
     def store(self, alias: str) -> StoreSpec:
         try:
             return self.workflow.stores[alias]

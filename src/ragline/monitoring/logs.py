@@ -1,0 +1,115 @@
+"""JSON log lines: one object per record, with run id, step id and event fields.
+
+`ragline run --log-format json` (or RAGLINE_LOG_FORMAT=json, which workers and
+`ragline serve` read too) switches Prefect's console output and ragline's run
+events to this format on stderr, so a log shipper can index every line by run
+and step. Text (the default) leaves Prefect's console output as it is and
+keeps events quiet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ragline.monitoring.events import EVENTS_LOGGER, current_scope
+
+LOG_FORMAT_ENV = "RAGLINE_LOG_FORMAT"
+LogFormat = Literal["text", "json"]
+_MARK = "_ragline_json"
+
+
+def log_format() -> LogFormat:
+    return "json" if os.environ.get(LOG_FORMAT_ENV, "").strip().lower() == "json" else "text"
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one JSON object: ts, level, logger, message, run_id, step_id, event, fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        scope = current_scope()
+        run_id = getattr(record, "run_id", None) or _known(getattr(record, "flow_run_id", None))
+        step_id = getattr(record, "step_id", None) or _known(getattr(record, "task_run_name", None))
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": getattr(record, "event", None) or "log",
+            "run_id": run_id or scope.run_id,
+            "step_id": step_id or scope.step_id,
+            "message": record.getMessage(),
+        }
+        flow = _known(getattr(record, "flow_name", None)) or scope.flow_name
+        if flow:
+            line["flow"] = flow
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({k: v for k, v in fields.items() if k not in line})
+        if record.exc_info and record.exc_info[0] is not None:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def _known(value: Any) -> str | None:
+    text = None if value is None else str(value)
+    return None if not text or text.startswith("<unknown") else text
+
+
+def configure_logging(fmt: LogFormat | None = None) -> LogFormat:
+    """Apply the log format (default: from RAGLINE_LOG_FORMAT); safe to call again.
+
+    In JSON mode every handler that writes to the terminal (Prefect's console
+    handlers included) gets the JSON formatter, and run events get a stderr
+    handler of their own.
+    """
+    if fmt is None:
+        fmt = log_format()
+    else:  # flow runs started later in this process (and its children) follow suit
+        os.environ[LOG_FORMAT_ENV] = fmt
+    events = logging.getLogger(EVENTS_LOGGER)
+    if fmt != "json":
+        return fmt
+    formatter = JsonFormatter()
+    if not any(getattr(h, _MARK, False) for h in events.handlers):
+        own: logging.Handler = logging.StreamHandler(sys.stderr)
+        setattr(own, _MARK, True)
+        own.setFormatter(formatter)
+        events.addHandler(own)
+    events.setLevel(logging.INFO)
+    events.propagate = False
+    for logger in _terminal_loggers():
+        for i, handler in enumerate(list(logger.handlers)):
+            if getattr(handler, _MARK, False) or not _writes_to_terminal(handler):
+                continue
+            # Prefect's console handler prints through rich (colours, wrapping):
+            # a plain stream handler keeps each JSON object on one clean line.
+            plain: logging.Handler = logging.StreamHandler(getattr(handler, "stream", sys.stderr))
+            plain.setLevel(handler.level)
+            for f in handler.filters:
+                plain.addFilter(f)
+            plain.setFormatter(formatter)
+            setattr(plain, _MARK, True)
+            logger.handlers[i] = plain
+    return fmt
+
+
+def _terminal_loggers() -> list[logging.Logger]:
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger()]
+    for name in list(manager.loggerDict):
+        if name.startswith(("prefect", "ragline")):
+            logger = manager.loggerDict[name]
+            if isinstance(logger, logging.Logger):
+                loggers.append(logger)
+    return loggers
+
+
+def _writes_to_terminal(handler: logging.Handler) -> bool:
+    if type(handler).__name__ == "PrefectConsoleHandler":
+        return True
+    stream = getattr(handler, "stream", None)
+    return isinstance(handler, logging.StreamHandler) and stream in (sys.stderr, sys.stdout)

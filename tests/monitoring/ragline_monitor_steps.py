@@ -1,0 +1,20 @@
+"""Step types for monitoring tests, loaded through RAGLINE_PLUGINS (beside ragline_test_steps)."""
+
+from __future__ import annotations
+
+from ragline.steps import StepConfig, StepContext, step
+
+
+class ProgressConfig(StepConfig):
+    """Go through `items` items, reporting progress after each."""
+
+    items: int = 10
+    verb: str = "ingested"
+
+
+@step("progress", config=ProgressConfig)
+def progress(config: ProgressConfig, ctx: StepContext) -> int:
+    """Report `verb done/total` for every item, the way a long ingest would."""
+    for done in range(1, config.items + 1):
+        ctx.progress(done, config.items, config.verb)
+    return config.items
