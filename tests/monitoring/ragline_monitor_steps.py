@@ -18,3 +18,20 @@ def progress(config: ProgressConfig, ctx: StepContext) -> int:
     for done in range(1, config.items + 1):
         ctx.progress(done, config.items, config.verb)
     return config.items
+
+
+class WhereConfig(StepConfig):
+    """Append the name of the thread this step runs on to `log`; output `value`."""
+
+    log: str
+    value: str = "here"
+
+
+@step("where", config=WhereConfig)
+def where(config: WhereConfig, ctx: StepContext) -> str:
+    """Say where the step ran (a Dask worker thread, or the default thread pool)."""
+    import threading
+
+    with ctx.resolve_path(config.log).open("a") as f:
+        f.write(f"{ctx.step_id} {threading.current_thread().name}\n")
+    return config.value

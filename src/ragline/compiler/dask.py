@@ -24,12 +24,18 @@ def dask_task_runner(workers: int) -> Any:
             f"execution.task_runner is 'dask' but prefect-dask cannot be imported ({err})",
             hint="pip install prefect-dask, or remove `execution: {task_runner: dask}`",
         ) from None
+    import logging
+
+    chatty = logging.getLogger("distributed")
+    if chatty.level == logging.NOTSET:  # the cluster's start and stop fill a screen at INFO
+        chatty.setLevel(logging.WARNING)
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={
             "n_workers": workers,
             "threads_per_worker": 1,
             "processes": False,
-            "dashboard_address": None,
+            # Its HTTP endpoint binds anyway: a free loopback port, never a fixed one.
+            "dashboard_address": "127.0.0.1:0",
         },
     )
