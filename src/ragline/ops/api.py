@@ -1,0 +1,77 @@
+"""Which Prefect API a command talks to, and a fast check that it answers.
+
+Prefect's own client retries a refused connection for many seconds and then
+raises an httpx error that never names the URL. Commands that need a server
+ask here first, with a short timeout, so the user reads which URL failed and
+what to do before anything is created on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.error
+import urllib.request
+
+from ragline.errors import ConfigError
+
+START_HINT = "start one with `ragline server` (or `prefect server start`) and set PREFECT_API_URL"
+
+
+def configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile; None = ephemeral."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url).rstrip("/") if url else None
+
+
+def _auth_header() -> dict[str, str]:
+    from prefect.settings import get_current_settings
+
+    secret = get_current_settings().api.auth_string
+    value = secret.get_secret_value() if secret is not None else None
+    if not value:
+        return {}
+    token = base64.b64encode(value.encode("utf-8")).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def _get(url: str, timeout: float) -> int:
+    request = urllib.request.Request(url, headers=_auth_header())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def require_api(purpose: str, *, timeout: float = 5.0) -> str:
+    """The API URL, once it answers and accepts our credentials; ConfigError otherwise."""
+    url = configured_api_url()
+    if url is None:
+        raise ConfigError(
+            f"{purpose} needs a Prefect server, but PREFECT_API_URL is not set "
+            "(runs then use a temporary in-process server that keeps no schedules)",
+            hint=START_HINT,
+        )
+    try:
+        health = _get(f"{url}/health", timeout)
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise ConfigError(
+            f"the Prefect API at {url} is not reachable ({reason}); nothing was changed",
+            hint=f"check PREFECT_API_URL, or {START_HINT}",
+        ) from None
+    if health >= 500:
+        raise ConfigError(
+            f"the Prefect API at {url} answered /health with HTTP {health}: the server is "
+            "up but not working (is its database reachable?); nothing was changed",
+            hint="read the server's log",
+        )
+    status = _get(f"{url}/admin/version", timeout)
+    if status == 401:
+        raise ConfigError(
+            f"the Prefect API at {url} refused our credentials (HTTP 401); nothing was changed",
+            hint="set PREFECT_API_AUTH_STRING to the server's PREFECT_SERVER_API_AUTH_STRING",
+        )
+    return url
