@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ragline.spec.model import Deployment, StoreSpec, Workflow
 
@@ -133,7 +133,9 @@ def check_prefect_database() -> Check | None:
     import asyncio
 
     async def login() -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import importlib
+
+        asyncpg: Any = importlib.import_module("asyncpg")  # untyped either way
 
         conn = await asyncpg.connect(dsn, timeout=TIMEOUT_S)
         await conn.close()
