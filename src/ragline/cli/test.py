@@ -1,0 +1,58 @@
+"""`ragline test SUITE.yaml [--json PATH] [--junit PATH] [--concurrency N]`.
+
+Exit 0 when every case passes, 1 when any fails, 2 when the suite (or a
+workflow it targets) is invalid. The suite is checked before Prefect is
+imported, so a typo costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suite", metavar="SUITE", help="suite file (.yaml)")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="write results as JSON")
+    parser.add_argument(
+        "--junit", metavar="PATH", type=Path, help="write JUnit XML (one testcase per case)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cases run at once (default: the suite's concurrency, 4)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ragline.suites.load import load_suite
+
+    suite = load_suite(args.suite)
+    if args.concurrency is not None and args.concurrency < 1:
+        print("error: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+
+    from ragline.suites.report import table, write_json, write_junit
+    from ragline.suites.runner import CaseResult, run_suite
+
+    def progress(result: CaseResult) -> None:
+        if not args.quiet:
+            mark = "." if result.passed else "F"
+            print(mark, end="", file=sys.stderr, flush=True)
+
+    result = run_suite(suite, concurrency=args.concurrency, on_result=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    text = table(result, width)
+    print(text if not args.quiet else text.splitlines()[-1])
+    if args.json:
+        write_json(result, args.json)
+    if args.junit:
+        write_junit(result, args.junit)
+    return 0 if result.passed else 1

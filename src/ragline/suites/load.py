@@ -1,0 +1,361 @@
+"""Read a suite file into cases and targets, reporting every problem at once.
+
+Positions come from ragline's YAML loader and problems render like a
+workflow's (`file:line:col  json.path`), so an editor jumps to them. Assertions
+are parsed one by one, so an unknown `type` gets a did-you-mean over the
+assertion types and an unknown key one over that type's own keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ragline.errors import Diagnostic, ParameterError, WorkflowError
+from ragline.spec.diagnostics import did_you_mean
+from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
+from ragline.spec.validate import LoadedWorkflow
+from ragline.suites.model import ASSERTION_MODELS, Assertion, Case, SuiteSpec
+from ragline.suites.targets import Target, model_target, workflow_target
+
+
+@dataclass
+class Suite:
+    """A valid suite: what to run, on what, and where the file is."""
+
+    name: str
+    path: Path
+    spec: SuiteSpec
+    cases: list[Case]
+    targets: list[Target] = field(default_factory=list)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.resolve().parent
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _owner_model(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Which pydantic model holds the mapping at a suite path (for did-you-mean)."""
+    from ragline.spec.model import Deployment
+    from ragline.suites.model import CaseSpec, DefaultsSpec
+
+    if not path:
+        return SuiteSpec
+    if path == ("defaults",):
+        return DefaultsSpec
+    if len(path) == 2 and path[0] == "cases":
+        return CaseSpec
+    if len(path) == 3 and path[0] == "deployments":
+        return Deployment
+    return None
+
+
+def _pydantic_problems(
+    loaded: LoadedYaml, base: JsonPath, err: ValidationError, owner: type[BaseModel] | None = None
+) -> list[Diagnostic]:
+    out = []
+    for e in err.errors():
+        loc: JsonPath = (*base, *(p for p in e["loc"] if not str(p).startswith("function-")))
+        if e["type"] == "extra_forbidden":
+            parent = loc[:-1]
+            model = owner if parent == base and owner is not None else _owner_model(parent)
+            keys = _keys_of(model) if model else []
+            hint = did_you_mean(str(loc[-1]), keys) or (
+                f" (keys: {', '.join(sorted(keys))})" if keys else ""
+            )
+            out.append(loaded.diagnostic(loc, f"unknown key '{loc[-1]}'{hint}", key=True))
+            continue
+        message = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "value_error" and loc == base and owner is not None:
+            loc = (*base, "value")  # an assertion's own check is about its value
+        if e["type"] == "missing":
+            out.append(loaded.diagnostic(loc[:-1], f"missing required key '{loc[-1]}'"))
+            continue
+        out.append(loaded.diagnostic(loc, message))
+    return out
+
+
+def _assertion(
+    loaded: LoadedYaml, path: JsonPath, raw: Any, problems: list[Diagnostic]
+) -> Assertion | None:
+    if not isinstance(raw, dict):
+        problems.append(loaded.diagnostic(path, "an assertion is a mapping with a 'type' key"))
+        return None
+    kind = raw.get("type")
+    if kind is None:
+        types = ", ".join(sorted(ASSERTION_MODELS))
+        problems.append(loaded.diagnostic(path, f"missing required key 'type' (one of {types})"))
+        return None
+    model = ASSERTION_MODELS.get(str(kind))
+    if model is None:
+        hint = did_you_mean(str(kind), ASSERTION_MODELS) or (
+            f"; known types: {', '.join(sorted(ASSERTION_MODELS))}"
+        )
+        problems.append(
+            loaded.diagnostic((*path, "type"), f"unknown assertion type '{kind}'{hint}")
+        )
+        return None
+    try:
+        parsed: Assertion = TypeAdapter(model).validate_python(raw)  # type: ignore[assignment]
+    except ValidationError as err:
+        problems.extend(_pydantic_problems(loaded, path, err, model))
+        return None
+    return parsed
+
+
+def _cases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnostic]) -> list[Case]:
+    raw: dict[str, Any] = loaded.data
+    defaults = [
+        _assertion(loaded, ("defaults", "assert", i), a, problems)
+        for i, a in enumerate(spec.defaults.assert_)
+    ]
+    if not spec.cases:
+        problems.append(
+            loaded.diagnostic(
+                ("cases",) if "cases" in raw else (),
+                "the suite has no cases; add `cases:` with inputs and `assert:`",
+            )
+        )
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for i, c in enumerate(spec.cases):
+        own = [
+            _assertion(loaded, ("cases", i, "assert", j), a, problems)
+            for j, a in enumerate(c.assert_)
+        ]
+        name = c.name or f"case {i + 1}"
+        if name in seen:
+            problems.append(
+                loaded.diagnostic(
+                    ("cases", i, "name"),
+                    f"duplicate case name '{name}' (also case {seen[name] + 1}); "
+                    "names identify cases in reports",
+                )
+            )
+        seen[name] = i
+        if not c.assert_ and not spec.defaults.assert_:
+            problems.append(
+                loaded.diagnostic(
+                    ("cases", i),
+                    f"case '{name}' has no assertions, so it could never fail; add `assert:` "
+                    "(or `defaults.assert:` for every case)",
+                )
+            )
+        assertions = [a for a in [*defaults, *own] if a is not None]
+        cases.append(
+            Case(
+                name=name,
+                inputs={**spec.defaults.inputs, **c.inputs},
+                output=c.output or spec.defaults.output,
+                assertions=assertions,
+            )
+        )
+    return cases
+
+
+def _check_aliases(
+    loaded: LoadedYaml, spec: SuiteSpec, cases: list[Case], problems: list[Diagnostic]
+) -> None:
+    known = set(spec.deployments)
+
+    def need(alias: str | None, path: JsonPath, what: str) -> None:
+        if alias is not None and alias not in known:
+            hint = did_you_mean(alias, known) or (
+                "; define it under `deployments:`"
+                if not known
+                else f" (known: {', '.join(sorted(known))})"
+            )
+            problems.append(loaded.diagnostic(path, f"unknown {what} alias '{alias}'{hint}"))
+
+    need(spec.defaults.judge, ("defaults", "judge"), "judge")
+    for i, alias in enumerate(spec.models):
+        need(alias, ("models", i), "model")
+    for i, c in enumerate(spec.cases):
+        for j, a in enumerate(c.assert_):
+            if isinstance(a, dict) and a.get("type") in ("similar-to", "llm-rubric"):
+                model = a.get("model")
+                if isinstance(model, str):
+                    need(model, ("cases", i, "assert", j, "model"), "model")
+                elif a.get("type") == "llm-rubric" and spec.defaults.judge is None:
+                    problems.append(
+                        loaded.diagnostic(
+                            ("cases", i, "assert", j),
+                            "llm-rubric needs a judge: set `model:` here or `defaults.judge:`",
+                        )
+                    )
+    del cases
+
+
+def _targets(
+    loaded: LoadedYaml, spec: SuiteSpec, suite_path: Path, problems: list[Diagnostic]
+) -> list[Target]:
+    kinds = [k for k in ("workflow", "workflows", "models") if loaded.data.get(k)]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) or "none"
+        problems.append(
+            loaded.diagnostic(
+                (),
+                f"set exactly one of `workflow:`, `workflows:` or `models:` (found: {found}); "
+                "it says what the cases run against",
+            )
+        )
+        return []
+    if spec.models:
+        if not spec.prompt:
+            problems.append(
+                loaded.diagnostic(("models",), "`models:` needs `prompt:` (an inline Jinja prompt)")
+            )
+            return []
+        return [
+            model_target(spec, alias, suite_path)
+            for alias in spec.models
+            if alias in spec.deployments
+        ]
+    if spec.prompt:
+        problems.append(
+            loaded.diagnostic(("prompt",), "`prompt:` is only used with `models:`", key=True)
+        )
+    paths = [spec.workflow] if spec.workflow else spec.workflows
+    base: JsonPath = ("workflow",) if spec.workflow else ("workflows",)
+    targets: list[Target] = []
+    for i, rel in enumerate(paths):
+        where = base if spec.workflow else (*base, i)
+        path = (suite_path.parent / rel) if not Path(rel).is_absolute() else Path(rel)
+        if not path.is_file():
+            problems.append(
+                loaded.diagnostic(
+                    where,
+                    f"no workflow file '{rel}' (looked for {path}); "
+                    "paths are relative to the suite file",
+                )
+            )
+            continue
+        try:
+            targets.append(workflow_target(path))
+        except WorkflowError as err:
+            problems.extend(err.diagnostics)
+    return targets
+
+
+def _check_inputs(
+    loaded: LoadedYaml,
+    spec: SuiteSpec,
+    cases: list[Case],
+    targets: list[Target],
+    problems: list[Diagnostic],
+) -> None:
+    from ragline.spec.inputs import check_parameters, has_default
+
+    for target in targets:
+        if target.kind != "workflow":
+            continue
+        wf = target.loaded.workflow
+        for i, case in enumerate(cases):
+            for key in case.inputs:
+                if key not in wf.inputs:
+                    path: JsonPath = (
+                        ("cases", i, "inputs", key)
+                        if key in spec.cases[i].inputs
+                        else ("defaults", "inputs", key)
+                    )
+                    problems.append(
+                        loaded.diagnostic(
+                            path,
+                            f"'{key}' is not an input of {target.name}"
+                            f"{did_you_mean(key, wf.inputs)}",
+                            key=True,
+                        )
+                    )
+            known = {k: v for k, v in case.inputs.items() if k in wf.inputs}
+            for name, spec_ in wf.inputs.items():
+                if name not in known and not has_default(spec_):
+                    problems.append(
+                        loaded.diagnostic(
+                            ("cases", i, "inputs") if spec.cases[i].inputs else ("cases", i),
+                            f"missing input '{name}' ({spec_.type}) of {target.name}: "
+                            "add it to the case's inputs (or to defaults.inputs)",
+                        )
+                    )
+            try:
+                check_parameters(wf, known)
+            except ParameterError as err:
+                for name, message in err.problems:
+                    if name and name not in known:
+                        continue  # reported above, in the words of a suite
+                    problems.append(
+                        loaded.diagnostic(
+                            ("cases", i, "inputs", name) if name else ("cases", i),
+                            f"input of {target.name}: {message}",
+                        )
+                    )
+            output = case.output
+            if output is not None and wf.outputs and output not in wf.outputs:
+                problems.append(
+                    loaded.diagnostic(
+                        ("cases", i, "output") if spec.cases[i].output else ("defaults", "output"),
+                        f"'{output}' is not an output of {target.name}"
+                        f"{did_you_mean(output, wf.outputs)} (outputs: {', '.join(wf.outputs)})",
+                    )
+                )
+
+
+def _prune(data: dict[str, Any], loc: tuple[Any, ...]) -> None:
+    """Drop what one error is about, so the rest of the file can still be checked."""
+    depth = {"cases": 3, "defaults": 2, "deployments": 2}.get(str(loc[0]), 1)
+    holder: Any = data
+    for part in loc[: min(depth, len(loc)) - 1]:
+        holder = holder[part]
+    last = loc[min(depth, len(loc)) - 1]
+    if isinstance(holder, dict):
+        if loc[0] == "deployments" and len(loc) >= 2:
+            holder[last] = []
+        else:
+            holder.pop(last, None)
+
+
+def _spec(loaded: LoadedYaml, problems: list[Diagnostic]) -> SuiteSpec:
+    """The suite's top level; with errors, report them and check what remains."""
+    import copy
+
+    data = copy.deepcopy(loaded.data)
+    for _ in range(20):
+        try:
+            return SuiteSpec.model_validate(data)
+        except ValidationError as err:
+            problems.extend(_pydantic_problems(loaded, (), err))
+            for e in err.errors():
+                try:
+                    _prune(data, tuple(e["loc"]))
+                except (KeyError, IndexError, TypeError):
+                    raise WorkflowError(sorted(set(problems))) from None
+    raise WorkflowError(sorted(set(problems)))
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse and check a suite file and its target workflows; WorkflowError lists every problem."""
+    path = Path(path)
+    loaded = load_yaml_file(path, display=str(path))
+    problems: list[Diagnostic] = []
+    spec = _spec(loaded, problems)
+    cases = _cases(loaded, spec, problems)
+    _check_aliases(loaded, spec, cases, problems)
+    targets = _targets(loaded, spec, path, problems)
+    _check_inputs(loaded, spec, cases, targets, problems)
+    names = [t.name for t in targets]
+    for i, t in enumerate(targets):
+        if names.count(t.name) > 1:  # two files with one workflow name: tell them apart
+            t.name = f"{t.name} ({spec.workflows[i]})"
+    if problems:
+        raise WorkflowError(sorted(set(problems)))
+    name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")
+    return Suite(name.removesuffix(".suite"), path, spec, cases, targets)
+
+
+__all__ = ["LoadedWorkflow", "Suite", "load_suite"]

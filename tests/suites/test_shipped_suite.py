@@ -1,0 +1,24 @@
+"""The suites shipped under workflows/suites/ pass against the shipped workflows, offline."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_answer_offline_suite_passes(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
+    # A copy, so the workflow's .ragline/ state lands in tmp_path, not in the repository.
+    shutil.copytree(
+        ROOT / "workflows",
+        tmp_path / "workflows",
+        ignore=shutil.ignore_patterns(".ragline", "docs"),
+    )
+    result = cli(
+        "test", "workflows/suites/answer_offline.suite.yaml", "--junit", "report.xml", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
