@@ -29,7 +29,7 @@ def describe_url(url: str) -> str:
 
 
 async def _connect(url: str, timeout: float) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     conn = await asyncpg.connect(dsn=dsn, timeout=timeout)

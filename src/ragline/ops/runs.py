@@ -124,15 +124,14 @@ def render_table(rows: list[RunRow]) -> str:
     header = ["STARTED (UTC)", "WORKFLOW", "RUN", "STATE", "DURATION", "TOKENS IN/OUT", "COST"]
     lines = [header]
     for r in rows:
-        started = r.started.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S") if (
-            r.started
-        ) else "-"
+        started = (
+            r.started.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S") if (r.started) else "-"
+        )
         duration = "-" if r.duration_s is None else f"{r.duration_s:.1f}s"
         tokens = "-" if r.tokens_in is None else f"{r.tokens_in}/{r.tokens_out}"
         cost = "-" if r.cost_usd is None else f"${r.cost_usd:.6f}"
         lines.append([started, r.workflow, r.name, r.state, duration, tokens, cost])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
-        for line in lines
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines
     )

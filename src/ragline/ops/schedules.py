@@ -45,8 +45,8 @@ def _reason(err: Exception) -> str:
 
 
 def schedule_path(loaded: LoadedWorkflow, index: int, key: str | None = None) -> JsonPath:
-    base: JsonPath = ("schedule", index) if isinstance(loaded.workflow.schedule, list) else (
-        "schedule",
+    base: JsonPath = (
+        ("schedule", index) if isinstance(loaded.workflow.schedule, list) else ("schedule",)
     )
     return (*base, key) if key else base
 
