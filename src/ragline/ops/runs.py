@@ -67,16 +67,12 @@ async def known_workflows(client: Any) -> list[str]:
 async def recent_runs(client: Any, *, workflow: str | None, limit: int) -> list[RunRow]:
     """The most recently started runs (scheduled-but-not-started ones are left out)."""
     from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterKey,
         FlowFilter,
         FlowFilterName,
         FlowRunFilter,
-        FlowRunFilterId,
         FlowRunFilterStartTime,
-        TaskRunFilter,
     )
-    from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
+    from prefect.client.schemas.sorting import FlowRunSort
 
     flow_filter = FlowFilter(name=FlowFilterName(any_=[workflow])) if workflow else None
     runs = await client.read_flow_runs(
@@ -88,21 +84,24 @@ async def recent_runs(client: Any, *, workflow: str | None, limit: int) -> list[
     if not runs:
         return []
     flows = {fid: (await client.read_flow(fid)).name for fid in {r.flow_id for r in runs}}
-    artifacts = await client.read_artifacts(
-        artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[USAGE_KEY])),
-        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in runs])),
-        task_run_filter=TaskRunFilter(),
-        sort=ArtifactSort.UPDATED_DESC,
-        limit=len(runs) * 2,
+    # A plain body, as in _flow_names: an empty task-run filter would drop flow-run artifacts.
+    response = await client._client.post(
+        "/artifacts/filter",
+        json={
+            "artifacts": {"key": {"any_": [USAGE_KEY]}},
+            "flow_runs": {"id": {"any_": [str(r.id) for r in runs]}},
+            "sort": "CREATED_DESC",
+            "limit": len(runs) * 2,
+        },
     )
-    totals: dict[Any, dict[str, Any]] = {}
-    for artifact in artifacts:
-        for row in _table(artifact.data):
+    totals: dict[str, dict[str, Any]] = {}
+    for artifact in response.json():
+        for row in _table(artifact.get("data")):
             if row.get("model") == "TOTAL":
-                totals[artifact.flow_run_id] = row
+                totals.setdefault(str(artifact.get("flow_run_id")), row)
     out: list[RunRow] = []
     for run in runs:
-        total = totals.get(run.id)
+        total = totals.get(str(run.id))
         out.append(
             RunRow(
                 run_id=str(run.id),
