@@ -79,10 +79,22 @@ def quality(show_heldout: bool) -> None:
             missed = set(c["labels"]) - fired
             extra = fired - set(c["labels"])
             if missed or extra:
-                what = ", ".join([f"missed {m}" for m in sorted(missed)] + [
-                    f"false {e}" for e in sorted(extra)
-                ])
+                what = ", ".join(
+                    [f"missed {m}" for m in sorted(missed)] + [f"false {e}" for e in sorted(extra)]
+                )
                 print(f"  [{split}] {what}: {c['text'][:70]!r}")
+
+
+def natural_text() -> None:
+    """Unlabelled web passages: almost all benign, so a high rate here means noisy patterns."""
+    if not MSMARCO.exists():
+        return
+    texts = [json.loads(line)["text"] for line in MSMARCO.read_text().splitlines()]
+    rates = []
+    for name, check in CHECKS.items():
+        hits = sum(1 for t in texts if check(t))
+        rates.append(f"{name} {hits}")
+    print(f"flagged among {len(texts)} MS MARCO passages (unlabelled web text): {', '.join(rates)}")
 
 
 def speed() -> None:
@@ -116,6 +128,7 @@ def speed() -> None:
 
 def main() -> None:
     quality("--show-heldout" in sys.argv)
+    natural_text()
     speed()
 
 

@@ -1,0 +1,137 @@
+"""Prompt injection and jailbreaks, in user input and in retrieved documents.
+
+Families, each a general shape rather than a list of known attacks:
+overriding earlier instructions; asking for the system prompt; re-assigning
+the model's role; jailbreak vocabulary; chat-template tokens smuggled into
+text; text that addresses "the AI" reading a document (indirect injection);
+forcing the start of a reply; instructions hidden in HTML comments, invisible
+elements or zero-width/tag characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragline.safety.findings import Finding, pattern_table, without_overlaps
+
+_VERB = (
+    r"(?:ignore|ignoring|disregard|forget|overrid\w*|bypass|skip|abandon|drop|discard"
+    r"|stop following|do not follow|don't follow|no longer follow)"
+)
+_WHICH = (
+    r"(?:previous|prior|above|earlier|preceding|initial|original|old|all|any|your|the|these"
+    r"|those|system)"
+)
+_WHAT = (
+    r"(?:instructions?|rules|prompts?|directions|guidelines|guidance|context|constraints"
+    r"|restrictions|polic(?:y|ies)|programming|directives|commands)"
+)
+
+_TABLE = [
+    (
+        "override",
+        re.compile(
+            rf"(?i)\b{_VERB}\b[\w\s,'-]{{0,40}}?\b{_WHICH}\b[\w\s'-]{{0,25}}?\b{_WHAT}\b"
+            r"|\b(?:disregard|forget|ignore)\b[\w\s]{0,20}\beverything\b[\w\s']{0,30}"
+            r"\b(?:told|said|given|above|before)\b"
+        ),
+    ),
+    (
+        "override_multilingual",
+        re.compile(
+            r"(?i)\b(?:ignor\w*|oubli\w*|vergiss\w*|olvid\w*|dimentica\w*)\b[\w\sàâçéèêëîïôûù]{0,40}"
+            r"\b(?:instructions?|anweisungen|instrucciones|istruzioni|regeln|règles|reglas)\b"
+        ),
+    ),
+    (
+        "system_prompt",
+        re.compile(
+            r"(?i)\b(?:reveal|print|show|repeat|output|dump|leak|display|quote|tell me|give me"
+            r"|what (?:were|are|is))\b[\w\s,'-]{0,40}?\b(?:system (?:prompt|message)"
+            r"|(?:initial|original|hidden|secret|your) (?:instructions|prompt)"
+            r"|your (?:configuration|system prompt|rules))\b"
+        ),
+    ),
+    (
+        "role_change",
+        re.compile(
+            r"(?i)\byou are no longer\b|\byou are now (?:an?|my|the|in)\b|\bfrom now on,? you\b"
+            r"|\byour new (?:role|task|persona|instructions?|rules?)\b"
+            r"|\bnew (?:task|instructions?|rules|system prompt)\b[\w ]{0,30}:"
+            r"|\b(?:act|behave|respond|answer) as (?:if you (?:were|are|had)|my\b"
+            r"|an? (?:unrestricted|unfiltered|uncensored|evil|jailbroken|rogue))"
+            r"|\bpretend (?:to be|that you|you are|you're)\b"
+        ),
+    ),
+    (
+        "jailbreak",
+        re.compile(
+            r"(?i)\b(?:(?-i:DAN)|do anything now|jailbreak\w*|developer mode|maintenance mode"
+            r"|god mode)\b"
+            r"|\b(?:no|without(?: any)?) (?:restrictions|filters|rules|content polic(?:y|ies)"
+            r"|limits|ethics|censorship)\b"
+            r"|\b(?:bypass|disable|turn off|remove)\b[\w\s]{0,20}\b(?:safety|content|filter\w*"
+            r"|guardrails?|moderation)\b"
+            r"|\bnever refuse\b"
+            r"|\b(?:unrestricted|unfiltered|uncensored) (?:ai|assistant|model|mode)"
+            r"|\bsystem override\b"
+        ),
+    ),
+    (
+        "template_tokens",
+        re.compile(
+            r"(?m)<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|\[/?INST\]|<<SYS>>"
+            r"|^\s*#{2,}\s*(?i:(?:new )?(?:instruction|system)s?)\b"
+            r"|^\s*(?:SYSTEM|ASSISTANT)\s*:|</(?:context|system|document)>"
+        ),
+    ),
+    (
+        "addresses_the_model",
+        re.compile(
+            r"(?i)\b(?:note|message|instructions?) (?:to|for) (?:the |any )?(?:ai|assistant|model"
+            r"|llm|chatbot|language model)\b"
+            r"|\bif you are an? (?:ai|assistant|language model|llm|chatbot)\b"
+            r"|\b(?:any|all|every) (?:ai|assistants?|models?|llms?|chatbots?)\b[\w\s]{0,15}"
+            r"\b(?:reads?|reading|summari[sz]\w*|process\w*)\b"
+            r"|\bthe (?:assistant|ai|model) (?:should|must|will|needs to)\b"
+            r"|\b(?:hey|dear|attention),? (?:assistant|ai|chatgpt|model)\b"
+        ),
+    ),
+    (
+        "forced_reply",
+        re.compile(
+            r"(?i)\b(?:begin|start) your (?:reply|response|answer) with\b"
+            r"|\brespond only with\b|\bconfirm by saying\b|\banswer only with '"
+        ),
+    ),
+    (
+        "hidden_html",
+        re.compile(
+            r"(?is)<!--(?:(?!-->).){0,2000}?\b(?:ignore|instructions?|assistant|system|prompt|model"
+            r"|ai|reveal|must)\b.*?-->"
+            r"|<[a-z]+[^>]*style\s*=\s*[\"'][^\"']*(?:display\s*:\s*none|visibility\s*:\s*hidden"
+            r"|font-size\s*:\s*0)"
+        ),
+    ),
+]
+
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060-\u2064\u180e\ufeff]")
+_TAGS = re.compile("[\U000e0000-\U000e007f]")  # "ASCII smuggling": invisible copies of letters
+_WORD_SPLIT = re.compile(
+    "(?<=[^\\W\\d_])[\u200b\u200c\u200d\u2060-\u2064\u180e\ufeff]+(?=[^\\W\\d_])"
+)
+_patterns = pattern_table("injection", _TABLE)
+
+
+def _invisible(text: str) -> list[Finding]:
+    """Invisible characters used to hide or split words. One stray zero-width space is
+    common in pasted web text; several, one inside a word, or tag characters are not."""
+    tags = [Finding("injection", "zero_width", m.start(), m.end()) for m in _TAGS.finditer(text)]
+    marks = list(_INVISIBLE.finditer(text))
+    if len(marks) >= 3 or any(_WORD_SPLIT.search(text, m.start() - 1, m.end() + 1) for m in marks):
+        tags += [Finding("injection", "zero_width", m.start(), m.end()) for m in marks]
+    return tags
+
+
+def check_injection(text: str) -> list[Finding]:
+    return without_overlaps(_patterns(text) + _invisible(text))

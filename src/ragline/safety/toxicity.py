@@ -1,0 +1,32 @@
+"""Insults, slurs and threats: a short, deliberately conservative word list plus
+insults aimed at the reader ("you ... idiot"), so that "the idea was stupid" or
+"a killer performance" pass. Extend per deployment with your own list."""
+
+from __future__ import annotations
+
+import re
+
+from ragline.safety.findings import Finding
+
+_WORDS = (
+    r"fuck\w*|motherfuck\w*|shit(?:ty|head)?|bullshit|bitch\w*|bastards?|assholes?|cunts?"
+    r"|dickheads?|dumbass\w*|retards?|idiots?|morons?|kys|kill yourself"
+)
+_TOXIC = re.compile(rf"(?i)\b(?:{_WORDS})\b")
+# Milder words are insults only when aimed at someone.
+_AIMED = re.compile(
+    r"(?i)\b(?:you|you're|youre|ur)\b[\w\s,]{0,20}?\b(?:loser|worthless|pathetic|useless|dumb"
+    r"|stupid|scum|trash|garbage)\b"
+    r"|\b(?:loser|scum),"
+)
+_THREAT = re.compile(
+    r"(?i)\b(?:i hope|i wish|hope|wish) you (?:die|get hurt|get cancer|burn)\b|\bgo die\b"
+    r"|\bi(?:'ll| will) (?:kill|hurt|find) you\b"
+)
+
+
+def check_toxicity(text: str) -> list[Finding]:
+    out = [Finding("toxicity", "profanity", m.start(), m.end()) for m in _TOXIC.finditer(text)]
+    out += [Finding("toxicity", "insult", m.start(), m.end()) for m in _AIMED.finditer(text)]
+    out += [Finding("toxicity", "threat", m.start(), m.end()) for m in _THREAT.finditer(text)]
+    return out
