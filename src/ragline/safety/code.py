@@ -42,6 +42,13 @@ _TABLE = [
             r"/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/\w*sh\b|\bbash\s+-i\s+>&"
         ),
     ),
+    (
+        "obfuscated_eval",
+        re.compile(
+            r"\beval\s*\(\s*(?:atob|unescape|String\.fromCharCode|base64_decode|gzinflate"
+            r"|decodeURIComponent)\s*\("
+        ),
+    ),
     ("fork_bomb", re.compile(r":\(\)\s*\{\s*:\|:&\s*\};:")),
     (
         "disk_wipe",

@@ -33,14 +33,19 @@ _TABLE = [
         re.compile(
             rf"(?i)\b{_VERB}\b[\w\s,'-]{{0,40}}?\b{_WHICH}\b[\w\s'-]{{0,25}}?\b{_WHAT}\b"
             r"|\b(?:disregard|forget|ignore)\b[\w\s]{0,20}\beverything\b[\w\s']{0,30}"
-            r"\b(?:told|said|given|above|before)\b"
+            r"\b(?:told|said|given|above|before|earlier)\b"
+            r"|\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:of\s+)?"
+            r"(?:the\s+|what(?:'s| is| was)\s+)?(?:above|previous|prior|preceding)"
+            r"(?=\s*(?:and\b|[.,;:!]|$))"
         ),
     ),
     (
         "override_multilingual",
         re.compile(
-            r"(?i)\b(?:ignor\w*|oubli\w*|vergiss\w*|olvid\w*|dimentica\w*)\b[\w\sàâçéèêëîïôûù]{0,40}"
-            r"\b(?:instructions?|anweisungen|instrucciones|istruzioni|regeln|règles|reglas)\b"
+            r"(?i)(?:\b(?:ignor(?:a|ez|ieren?|iere|ate|are)|oubli\w*|vergiss\w*|olvid\w*"
+            r"|dimentica\w*)\b|\bignore\s+(?:toutes?\s+)?(?:les|vos|tes)\b)"
+            r"[\w\s\u00c0-\u00ff]{0,40}\b(?:instructions?|anweisungen|instrucciones|istruzioni"
+            r"|regeln|r\u00e8gles|reglas|consignes)\b"
         ),
     ),
     (
@@ -55,19 +60,23 @@ _TABLE = [
     (
         "role_change",
         re.compile(
-            r"(?i)\byou are no longer\b|\byou are now (?:an?|my|the|in)\b|\bfrom now on,? you\b"
+            r"(?i)\byou are no longer\b|\byou are now (?:an?|my|the|in)\b"
+            r"|\b(?:from now on|from this point (?:on|forward)|henceforth|going forward),? you\b"
             r"|\byour new (?:role|task|persona|instructions?|rules?)\b"
             r"|\bnew (?:task|instructions?|rules|system prompt)\b[\w ]{0,30}:"
             r"|\b(?:act|behave|respond|answer) as (?:if you (?:were|are|had)|my\b"
             r"|an? (?:unrestricted|unfiltered|uncensored|evil|jailbroken|rogue))"
             r"|\bpretend (?:to be|that you|you are|you're)\b"
+            r"|\bpretend\b[\w\s]{0,20}\b(?:rules|filters|safety|guidelines|restrictions"
+            r"|polic(?:y|ies))\b"
         ),
     ),
     (
         "jailbreak",
         re.compile(
-            r"(?i)\b(?:(?-i:DAN)|do anything now|jailbreak\w*|developer mode|maintenance mode"
-            r"|god mode)\b"
+            r"(?i)\b(?:(?-i:DAN)|do anything now|jailbreak\w*|god mode)\b"
+            r"|\b(?:enable|enter|activate|switch to|turn on|in)\s+(?:developer|maintenance|debug)"
+            r" mode\b"
             r"|\b(?:no|without(?: any)?) (?:restrictions|filters|rules|content polic(?:y|ies)"
             r"|limits|ethics|censorship)\b"
             r"|\b(?:bypass|disable|turn off|remove)\b[\w\s]{0,20}\b(?:safety|content|filter\w*"
@@ -102,15 +111,17 @@ _TABLE = [
         re.compile(
             r"(?i)\b(?:begin|start) your (?:reply|response|answer) with\b"
             r"|\brespond only with\b|\bconfirm by saying\b|\banswer only with '"
+            r"|\binstead,? (?:reply|respond|say|answer|output|write|print)\b"
+            r"|\bdo not (?:summari[sz]e|translate|answer)\b[\w\s]{0,20}[;:]"
         ),
     ),
     (
         "hidden_html",
         re.compile(
             r"(?is)<!--(?:(?!-->).){0,2000}?\b(?:ignore|instructions?|assistant|system|prompt|model"
-            r"|ai|reveal|must)\b.*?-->"
+            r"|ai|llm|gpt|chatbot|bot|reveal|must|when asked|respond|reply)\b.*?-->"
             r"|<[a-z]+[^>]*style\s*=\s*[\"'][^\"']*(?:display\s*:\s*none|visibility\s*:\s*hidden"
-            r"|font-size\s*:\s*0)"
+            r"|font-size\s*:\s*(?:0|1px|0?\.\d+\w*)\b)"
         ),
     ),
 ]

@@ -42,7 +42,7 @@ _TABLE = [
 _ASSIGNED = re.compile(
     r"(?i)(?<![\w-])[\w.-]*?(?:api[_-]?key|apikey|secret(?:[_-]?access)?(?:[_-]?key)?"
     r"|client[_-]?secret|access[_-]?key|auth[_-]?token|authtoken|token|password|passwd|pwd"
-    r"|private[_-]?key)(?![\w-])['\"]?\s*[:=]\s*['\"]?"
+    r"|private[_-]?key)(?![\w-])['\"]?(?:\s*[:=]\s*|\s+(?:is\s+)?)['\"]?"
     r"(?!env:|secret:|\$|\{\{|<|\*{3})([^\s'\",;]{16,})"
 )
 
