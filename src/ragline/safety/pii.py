@@ -45,7 +45,8 @@ _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _UK_NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _ID_CONTEXT = re.compile(
     r"(?i)\b(?:ssn|sin|social (?:security|insurance)(?: number)?|national (?:insurance|id)"
-    r"(?: number)?|passport(?: number| no\.?)?|tax id|id number|personalausweis|dni|nif)\b"
+    r"(?: number)?|ni(?:no| number)|passport(?: number| no\.?)?|tax id|id number"
+    r"|personalausweis|dni|nif)\b"
     r"[^\n\w]{0,10}(?:is |number |no\.? )?([A-Z0-9][A-Z0-9 -]{5,16}[A-Z0-9])\b"
 )
 
