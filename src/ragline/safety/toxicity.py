@@ -1,6 +1,6 @@
 """Insults, slurs and threats: a short, deliberately conservative word list plus
 insults aimed at the reader ("you ... idiot"), so that "the idea was stupid" or
-"a killer performance" pass. Extend per deployment with your own list."""
+"a killer performance" pass."""
 
 from __future__ import annotations
 
