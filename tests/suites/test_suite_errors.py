@@ -156,3 +156,32 @@ def test_a_missing_suite_file_is_a_config_error(tmp_path: Path, cli) -> None:  #
     result = cli("test", "none.suite.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "no such file 'none.suite.yaml'" in result.stderr
+
+
+def test_concurrency_must_be_a_positive_number(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _suite(tmp_path, "workflow: echo.yaml\n" + ONE)
+    result = cli("test", "echo.suite.yaml", "--concurrency", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--concurrency: expected a whole number of at least 1, got '0'" in result.stderr
+
+
+def test_aliases_in_default_assertions_are_checked_too(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    err = _errors(
+        tmp_path,
+        cli,
+        """\
+workflow: echo.yaml
+deployments:
+  embedder: [{model: local/all-MiniLM-L6-v2}]
+defaults:
+  assert:
+    - {type: similar-to, value: hello, model: embeder}
+    - {type: llm-rubric, value: polite}
+cases:
+  - inputs: {question: hi}
+""",
+    )
+    assert "echo.suite.yaml:6:47  defaults.assert[0].model" in err
+    assert "unknown model alias 'embeder'; did you mean 'embedder'?" in err
+    assert "echo.suite.yaml:7:7   defaults.assert[1]" in err
+    assert "2 problems in echo.suite.yaml" in err

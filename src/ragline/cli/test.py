@@ -13,6 +13,16 @@ import sys
 from pathlib import Path
 
 
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {raw!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("suite", metavar="SUITE", help="suite file (.yaml)")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write results as JSON")
@@ -21,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=_positive,
         default=None,
         metavar="N",
         help="cases run at once (default: the suite's concurrency, 4)",
@@ -33,9 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from ragline.suites.load import load_suite
 
     suite = load_suite(args.suite)
-    if args.concurrency is not None and args.concurrency < 1:
-        print("error: --concurrency must be at least 1", file=sys.stderr)
-        return 2
 
     from ragline.suites.report import table, write_json, write_junit
     from ragline.suites.runner import CaseResult, run_suite

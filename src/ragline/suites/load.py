@@ -160,9 +160,8 @@ def _cases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnostic]) -> l
     return cases
 
 
-def _check_aliases(
-    loaded: LoadedYaml, spec: SuiteSpec, cases: list[Case], problems: list[Diagnostic]
-) -> None:
+def _check_aliases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnostic]) -> None:
+    """Every alias a suite names (targets, judges, embedders) is under `deployments:`."""
     known = set(spec.deployments)
 
     def need(alias: str | None, path: JsonPath, what: str) -> None:
@@ -177,20 +176,23 @@ def _check_aliases(
     need(spec.defaults.judge, ("defaults", "judge"), "judge")
     for i, alias in enumerate(spec.models):
         need(alias, ("models", i), "model")
+    raw: list[tuple[JsonPath, Any]] = [
+        (("defaults", "assert", j), a) for j, a in enumerate(spec.defaults.assert_)
+    ]
     for i, c in enumerate(spec.cases):
-        for j, a in enumerate(c.assert_):
-            if isinstance(a, dict) and a.get("type") in ("similar-to", "llm-rubric"):
-                model = a.get("model")
-                if isinstance(model, str):
-                    need(model, ("cases", i, "assert", j, "model"), "model")
-                elif a.get("type") == "llm-rubric" and spec.defaults.judge is None:
-                    problems.append(
-                        loaded.diagnostic(
-                            ("cases", i, "assert", j),
-                            "llm-rubric needs a judge: set `model:` here or `defaults.judge:`",
-                        )
-                    )
-    del cases
+        raw += [(("cases", i, "assert", j), a) for j, a in enumerate(c.assert_)]
+    for path, a in raw:
+        if not isinstance(a, dict) or a.get("type") not in ("similar-to", "llm-rubric"):
+            continue
+        model = a.get("model")
+        if isinstance(model, str):
+            need(model, (*path, "model"), "model")
+        elif a.get("type") == "llm-rubric" and spec.defaults.judge is None:
+            problems.append(
+                loaded.diagnostic(
+                    path, "llm-rubric needs a judge: set `model:` here or `defaults.judge:`"
+                )
+            )
 
 
 def _targets(
@@ -345,7 +347,7 @@ def load_suite(path: str | Path) -> Suite:
     problems: list[Diagnostic] = []
     spec = _spec(loaded, problems)
     cases = _cases(loaded, spec, problems)
-    _check_aliases(loaded, spec, cases, problems)
+    _check_aliases(loaded, spec, problems)
     targets = _targets(loaded, spec, path, problems)
     _check_inputs(loaded, spec, cases, targets, problems)
     names = [t.name for t in targets]

@@ -67,6 +67,23 @@ class SuiteResult:
         return [r for r in self.results if not r.passed]
 
 
+def jsonable(value: Any) -> Any:
+    """Outputs as `ragline run --json` prints them: models dumped, arrays as lists."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def pick_output(outputs: dict[str, Any], wanted: str | None) -> Any:
     """The output assertions check: `output:` if named, else `answer`, else the only one."""
     if wanted is not None:
@@ -122,9 +139,7 @@ def _run_case(target: Target, case: Case, models: Models) -> CaseResult:
         return CaseResult(
             target.name, case.name, False, latency_ms, cost, error=message, flow_run_id=run_id
         )
-    from ragline.cli.run import _jsonable
-
-    outputs = _jsonable(state.result())  # assertions see what `ragline run --json` prints
+    outputs = jsonable(state.result())  # assertions see what `ragline run --json` prints
     output = pick_output(outputs, case.output)
     facts = Facts(output=output, latency_ms=latency_ms, cost_usd=cost)
     verdicts = [evaluate(a, facts, models) for a in case.assertions]
