@@ -190,6 +190,7 @@ deployments:
   small: [{{model: openai/small-model, api_base: "{base}", api_key: "env:RAGLINE_TEST_KEY"}}]
   large: [{{model: openai/large-model, api_base: "{base}", api_key: "env:RAGLINE_TEST_KEY"}}]
   judge: [{{model: openai/judge-model, api_base: "{base}", api_key: "env:RAGLINE_TEST_KEY"}}]
+  embedder: [{{model: openai/embed-model, api_base: "{base}", api_key: "env:RAGLINE_TEST_KEY"}}]
 defaults:
   judge: judge
 cases:
@@ -198,6 +199,7 @@ cases:
     assert:
       - {{type: llm-rubric, value: "The answer names the capital of France."}}
       - {{type: max-cost, value: 0.01}}
+      - {{type: similar-to, value: "Paris", model: embedder, threshold: 0.99}}
 """
 
 
@@ -228,5 +230,34 @@ def test_models_with_a_prompt_are_judged_over_http(
     assert by_target["model:small"]["assertions"][0]["reason"] == "judge: does not name Paris"
     prompts = [c.body["messages"][-1]["content"] for c in openai_server.calls("small-model")]
     assert prompts == ["Answer in one word: What is the capital of France?"]
+    similar = by_target["model:large"]["assertions"][2]
+    assert similar["type"] == "similar-to" and similar["score"] > 0.99
+    assert len(openai_server.calls("embed-model")) == 2  # one call per case, both texts
     judged = openai_server.calls("judge-model")
     assert len(judged) == 2 and all(c.body["temperature"] == 0 for c in judged)
+
+
+SECOND = GUARDED_ECHO.replace("name: guarded-echo", "name: shouting-echo").replace(
+    '"You asked: ${{ steps.block.output.text }}"', '"YOU ASKED: ${{ steps.block.output.text }}"'
+)
+
+
+def test_one_suite_runs_against_several_workflows(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "guarded-echo.yaml").write_text(GUARDED_ECHO)
+    (tmp_path / "shouting-echo.yaml").write_text(SECOND)
+    (tmp_path / "both.suite.yaml").write_text(
+        """\
+workflows: [guarded-echo.yaml, shouting-echo.yaml]
+cases:
+  - name: polite
+    inputs: {question: "What is LanceDB?"}
+    assert: [{type: contains, value: "You asked"}]
+"""
+    )
+    result = cli("test", "both.suite.yaml", "--json", "r.json", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert [(r["target"], r["passed"]) for r in rows] == [
+        ("guarded-echo", True),
+        ("shouting-echo", False),
+    ]
