@@ -75,3 +75,34 @@ def test_flag_passes_text_through_with_a_report(tmp_path: Path) -> None:
 def test_safe_text_passes(tmp_path: Path) -> None:
     out = safety_check(SafetyCheckConfig(text="LanceDB stores vectors on disk."), _ctx(tmp_path))
     assert out.report.passed and out.report.findings == []
+
+
+def test_ignored_kinds_and_allowed_texts_pass(tmp_path: Path) -> None:
+    text = "Ops: 10.0.0.7 is down, write to support@ragline.example or bob@corp.example"
+    out = safety_check(
+        SafetyCheckConfig(
+            text=text,
+            checks=["pii"],
+            on_fail="redact",
+            ignore_kinds=["ip_address"],
+            allow=["support@ragline.example"],
+        ),
+        _ctx(tmp_path),
+    )
+    assert out.text == "Ops: 10.0.0.7 is down, write to support@ragline.example or [EMAIL]"
+    assert [f.kind for f in out.report.findings] == ["email"]
+
+
+def test_an_unknown_kind_is_a_validation_error_with_a_suggestion(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "wf.yaml").write_text(
+        "apiVersion: ragline/v1\n"
+        "name: guard\n"
+        "steps:\n"
+        "  - id: guard\n"
+        "    uses: safety-check\n"
+        "    with: {text: hi, ignore_kinds: [ip_adress]}\n"
+    )
+    result = cli("validate", "wf.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "wf.yaml:6:" in result.stderr
+    assert "unknown finding kind 'ip_adress'; did you mean 'ip_address'?" in result.stderr

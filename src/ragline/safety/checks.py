@@ -3,6 +3,7 @@ offsets, so block can say where and redact can replace exactly what fired."""
 
 from __future__ import annotations
 
+from ragline.safety import code, injection, pii, secrets, toxicity
 from ragline.safety.code import check_malicious_code
 from ragline.safety.findings import Detector, Finding
 from ragline.safety.injection import check_injection
@@ -10,7 +11,7 @@ from ragline.safety.pii import check_pii, iban_ok, luhn
 from ragline.safety.secrets import check_secrets
 from ragline.safety.toxicity import check_toxicity
 
-__all__ = ["CHECKS", "Detector", "Finding", "iban_ok", "luhn", "redact", "run_checks"]
+__all__ = ["CHECKS", "KINDS", "Detector", "Finding", "iban_ok", "luhn", "redact", "run_checks"]
 
 CHECKS: dict[str, Detector] = {
     "pii": check_pii,
@@ -18,6 +19,15 @@ CHECKS: dict[str, Detector] = {
     "injection": check_injection,
     "toxicity": check_toxicity,
     "malicious_code": check_malicious_code,
+}
+
+# What each check can report, for configs that name kinds (`ignore_kinds: [ip_address]`).
+KINDS: dict[str, tuple[str, ...]] = {
+    "pii": pii.KINDS,
+    "secrets": secrets.KINDS,
+    "injection": injection.KINDS,
+    "toxicity": toxicity.KINDS,
+    "malicious_code": code.KINDS,
 }
 
 # Kept for callers of the first version.

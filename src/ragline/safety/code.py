@@ -69,3 +69,5 @@ _TABLE = [
 ]
 
 check_malicious_code = pattern_table("malicious_code", _TABLE)
+
+KINDS = tuple(kind for kind, _ in _TABLE)

@@ -146,3 +146,6 @@ def _invisible(text: str) -> list[Finding]:
 
 def check_injection(text: str) -> list[Finding]:
     return without_overlaps(_patterns(text) + _invisible(text))
+
+
+KINDS = (*(kind for kind, _ in _TABLE), "zero_width")

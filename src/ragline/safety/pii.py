@@ -138,3 +138,6 @@ def check_pii(text: str) -> list[Finding]:
     # Long digit runs are card-like (even failing Luhn), never phone numbers.
     taken += [(m.start(), m.end()) for m in _CARD.finditer(text) if _digits(m.group()) >= 13]
     return out + _phones(text, taken)
+
+
+KINDS = ("email", "phone", "credit_card", "iban", "ip_address", "national_id")

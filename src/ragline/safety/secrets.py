@@ -60,3 +60,6 @@ def check_secrets(text: str) -> list[Finding]:
         if _looks_random(m.group(1)) and not any(s < end and start < e for s, e in taken):
             out.append(Finding("secrets", "assigned_secret", start, end))
     return out
+
+
+KINDS = (*(kind for kind, _ in _TABLE), "assigned_secret")

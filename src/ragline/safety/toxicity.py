@@ -30,3 +30,6 @@ def check_toxicity(text: str) -> list[Finding]:
     out += [Finding("toxicity", "insult", m.start(), m.end()) for m in _AIMED.finditer(text)]
     out += [Finding("toxicity", "threat", m.start(), m.end()) for m in _THREAT.finditer(text)]
     return out
+
+
+KINDS = ("profanity", "insult", "threat")

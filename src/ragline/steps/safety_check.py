@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ragline.errors import ErrorCategory, StepError
-from ragline.safety.checks import Finding, redact, run_checks
+from ragline.safety.checks import KINDS, Finding, redact, run_checks
 from ragline.steps.base import StepConfig, step
 from ragline.steps.context import StepContext
 
@@ -35,6 +36,26 @@ class SafetyCheckConfig(StepConfig):
             " flag passes the text through."
         ),
     )
+    ignore_kinds: list[str] = Field(
+        default_factory=list,
+        description="Finding kinds to let through, e.g. [ip_address] for ops logs "
+        "(see the safety section of the README for each check's kinds).",
+    )
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Exact texts that are never a finding, e.g. your own support address.",
+    )
+
+    @field_validator("ignore_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        known = sorted({k for ks in KINDS.values() for k in ks})
+        for kind in kinds:
+            if kind not in known:
+                match = difflib.get_close_matches(kind, known, n=1)
+                hint = f"; did you mean '{match[0]}'?" if match else f" (kinds: {', '.join(known)})"
+                raise ValueError(f"unknown finding kind '{kind}'{hint}")
+        return kinds
 
 
 class SafetyFinding(BaseModel):
@@ -61,10 +82,14 @@ def _markdown(findings: list[Finding]) -> str:
     return "| check | kind | offsets |\n|---|---|---|\n" + rows
 
 
-@step("safety-check", config=SafetyCheckConfig, version="1")
+@step("safety-check", config=SafetyCheckConfig, version="2")
 def safety_check(config: SafetyCheckConfig, ctx: StepContext) -> SafetyResult:
     """Check `text`; the report never contains the matched text itself (it may be a secret)."""
-    findings = run_checks(config.text, list(config.checks))
+    findings = [
+        f
+        for f in run_checks(config.text, list(config.checks))
+        if f.kind not in config.ignore_kinds and config.text[f.start : f.end] not in config.allow
+    ]
     ctx.metrics.setdefault("artifacts", []).append(
         {
             "key": f"{ctx.step_id}-safety",
