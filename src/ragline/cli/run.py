@@ -69,13 +69,24 @@ def run(args: argparse.Namespace) -> int:
         ) from None
 
     from ragline.compiler.flow import compile_workflow
+    from ragline.ops.api import configured_api_url, require_api
+    from ragline.ops.unrecorded import RunCapture, api_lost, report_unrecorded
 
-    flow = compile_workflow(loaded)
+    url = configured_api_url()
+    if url:  # fail in a second with the URL, not after Prefect's retries with a traceback
+        require_api("ragline run", consequence="the workflow did not run")
+    capture = RunCapture()
+    flow = compile_workflow(loaded, on_finish=capture)
     if args.log_format:  # after Prefect's import set up its console handlers
         from ragline.monitoring import configure_logging
 
         configure_logging(args.log_format)
-    state: Any = flow(**params, return_state=True)
+    try:
+        state: Any = flow(**params, return_state=True)
+    except Exception as exc:  # the server went away mid-run: keep the local result
+        if not api_lost(exc):
+            raise
+        return report_unrecorded(capture, exc, url, as_json=args.json, jsonable=_jsonable)
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if state.is_completed():
         outputs = _jsonable(state.result())

@@ -45,7 +45,9 @@ def _get(url: str, timeout: float) -> int:
         return int(err.code)
 
 
-def require_api(purpose: str, *, timeout: float = 5.0) -> str:
+def require_api(
+    purpose: str, *, timeout: float = 5.0, consequence: str = "nothing was changed"
+) -> str:
     """The API URL, once it answers and accepts our credentials; ConfigError otherwise."""
     url = configured_api_url()
     if url is None:
@@ -59,19 +61,19 @@ def require_api(purpose: str, *, timeout: float = 5.0) -> str:
     except (OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise ConfigError(
-            f"the Prefect API at {url} is not reachable ({reason}); nothing was changed",
+            f"the Prefect API at {url} is not reachable ({reason}); {consequence}",
             hint=f"check PREFECT_API_URL, or {START_HINT}",
         ) from None
     if health >= 500:
         raise ConfigError(
             f"the Prefect API at {url} answered /health with HTTP {health}: the server is "
-            "up but not working (is its database reachable?); nothing was changed",
+            "up but not working (is its database reachable?); {consequence}",
             hint="read the server's log",
         )
     status = _get(f"{url}/admin/version", timeout)
     if status == 401:
         raise ConfigError(
-            f"the Prefect API at {url} refused our credentials (HTTP 401); nothing was changed",
+            f"the Prefect API at {url} refused our credentials (HTTP 401); {consequence}",
             hint="set PREFECT_API_AUTH_STRING to the server's PREFECT_SERVER_API_AUTH_STRING",
         )
     return url

@@ -23,6 +23,8 @@ from ragline.spec.validate import LoadedWorkflow
 Outcome = Literal["created", "updated", "unchanged", "resumed"]
 PULL_STEP = "ragline.ops.entrypoint.use_workflow"
 DEFAULT_NAME = "default"
+# Bump when what a deployment is made of changes, so existing ones are updated.
+LAYOUT = 2
 
 
 @dataclass
@@ -53,6 +55,7 @@ class DeploymentPlan:
                     "directory": str(self.location.project_dir),
                     "workflow": self.location.workflow_path,
                     "name": self.flow_name,
+                    "inputs": list(self.loaded.workflow.inputs),
                 }
             }
         ]
@@ -81,8 +84,10 @@ def plan_deployment(
     version = _version(
         loaded,
         {
+            "layout": LAYOUT,
             "name": name,
             "pool": work_pool,
+            "inputs": list(loaded.workflow.inputs),
             "project": str(location.project_dir),
             "workflow": location.workflow_path,
             "entrypoint": location.entrypoint,

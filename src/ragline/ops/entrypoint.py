@@ -11,6 +11,7 @@ When the file is gone or no longer valid, the entrypoint still returns a flow,
 one that fails at once with the reason: the run then ends Failed with a
 message that says which file and what to do, instead of a crashed process
 whose cause is only in the worker's log.
+
 """
 
 from __future__ import annotations
@@ -24,15 +25,23 @@ from ragline.errors import ConfigError, RaglineError, WorkflowError
 
 ENV_WORKFLOW = "RAGLINE_WORKFLOW"
 ENV_NAME = "RAGLINE_WORKFLOW_NAME"
+ENV_INPUTS = "RAGLINE_WORKFLOW_INPUTS"
 
 
-def use_workflow(directory: str, workflow: str, name: str) -> dict[str, str]:
-    """Prefect pull step: select the workflow file and change into the project folder."""
+def use_workflow(
+    directory: str, workflow: str, name: str, inputs: list[str] | None = None
+) -> dict[str, str]:
+    """Prefect pull step: select the workflow file and change into the project folder.
+
+    `inputs` (the names at deploy time) let a stand-in flow accept the run's
+    parameters when the file itself cannot be read any more.
+    """
     path = Path(workflow)
     if not path.is_absolute():
         path = Path(directory) / path
     os.environ[ENV_WORKFLOW] = str(path)
     os.environ[ENV_NAME] = name
+    os.environ[ENV_INPUTS] = ",".join(inputs or [])
     if not Path(directory).is_dir():
         raise ConfigError(
             f"the project folder {directory} of workflow '{name}' does not exist on this "
@@ -50,11 +59,20 @@ def _run_name(workflow_name: str) -> Any:
 
 
 def _failing_flow(name: str, message: str) -> Any:
-    from prefect import Flow
+    import inspect
 
-    def unavailable(**parameters: Any) -> None:
-        raise ConfigError(message)
+    from prefect import Flow, get_run_logger
+    from prefect.states import Failed
 
+    def unavailable(**parameters: Any) -> Any:
+        # A Failed state, not an exception: the message is the whole story, no traceback.
+        get_run_logger().error(message)
+        return Failed(message=message)
+
+    names = [n for n in os.environ.get(ENV_INPUTS, "").split(",") if n.isidentifier()]
+    unavailable.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None) for n in names]
+    )
     unavailable.__name__ = name.replace("-", "_").replace(".", "_")
     return Flow(unavailable, name=name, validate_parameters=False, persist_result=False)
 
