@@ -185,3 +185,21 @@ cases:
     assert "unknown model alias 'embeder'; did you mean 'embedder'?" in err
     assert "echo.suite.yaml:7:7   defaults.assert[1]" in err
     assert "2 problems in echo.suite.yaml" in err
+
+
+def test_a_prompt_variable_no_case_sets_is_reported_at_the_prompt(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    err = _errors(
+        tmp_path,
+        cli,
+        """\
+models: [small]
+prompt: "Answer: {{ questoin }}"
+deployments:
+  small: [{model: local/extractive}]
+cases:
+  - inputs: {question: "What?"}
+    assert: [{type: contains, value: x}]
+""",
+    )
+    assert "echo.suite.yaml:2:9  prompt\n" in err
+    assert "the prompt uses 'questoin', which no case sets in `inputs:`; did you mean" in err

@@ -8,6 +8,7 @@ assertion types and an unknown key one over that type's own keys.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,20 @@ def _check_aliases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnosti
             )
 
 
+def _prompt_problem(loaded: LoadedYaml, spec: SuiteSpec, message: str) -> Diagnostic:
+    """A problem of the generated prompt workflow, said in the suite's terms."""
+    unbound = re.search(r"uses '(\w+)', which is not bound", message)
+    if unbound:
+        name = unbound.group(1)
+        inputs = {
+            k for given in [spec.defaults.inputs, *(c.inputs for c in spec.cases)] for k in given
+        }
+        message = (
+            f"the prompt uses '{name}', which no case sets in `inputs:`{did_you_mean(name, inputs)}"
+        )
+    return loaded.diagnostic(("prompt",), message)
+
+
 def _targets(
     loaded: LoadedYaml, spec: SuiteSpec, suite_path: Path, problems: list[Diagnostic]
 ) -> list[Target]:
@@ -215,11 +230,17 @@ def _targets(
                 loaded.diagnostic(("models",), "`models:` needs `prompt:` (an inline Jinja prompt)")
             )
             return []
-        return [
-            model_target(spec, alias, suite_path)
-            for alias in spec.models
-            if alias in spec.deployments
-        ]
+        built: list[Target] = []
+        for alias in spec.models:
+            if alias not in spec.deployments:
+                continue  # reported with the aliases
+            try:
+                built.append(model_target(spec, alias, suite_path))
+            except WorkflowError as err:
+                # The generated workflow is ours; its problems are the prompt's or the inputs'.
+                problems.extend(_prompt_problem(loaded, spec, d.message) for d in err.diagnostics)
+                break
+        return built
     if spec.prompt:
         problems.append(
             loaded.diagnostic(("prompt",), "`prompt:` is only used with `models:`", key=True)
