@@ -45,15 +45,23 @@ outputs:
     return path
 
 
-def api(fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `fn(client)` against the configured Prefect API."""
+def api(fn: Callable[[Any], Awaitable[T]], env: dict[str, str] | None = None) -> T:
+    """Run `fn(client)` against the session's Prefect API, or the one `env` names."""
     from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     async def go() -> T:
         async with get_client() as client:
             return await fn(client)
 
-    return asyncio.run(go())
+    env = env or {}
+    updates: dict[Any, Any] = {}
+    if "PREFECT_API_URL" in env:
+        updates[PREFECT_API_URL] = env["PREFECT_API_URL"]
+    if "PREFECT_API_AUTH_STRING" in env:
+        updates[PREFECT_API_AUTH_STRING] = env["PREFECT_API_AUTH_STRING"]
+    with temporary_settings(updates=updates):
+        return asyncio.run(go())
 
 
 def task_names(flow_run_id: Any) -> list[str]:
@@ -152,3 +160,59 @@ def execute_flow_run(
         text=True,
         timeout=120,
     )
+
+
+def run_on_a_worker(
+    workflow: Path, cli: Cli, env: dict[str, str], pool: str = "ragline-process"
+) -> Any:
+    """Create a process work pool, `ragline deploy --pool` to it, start a worker, trigger
+    a run through the API and wait for it to end; the finished flow run."""
+    full_env = {**os.environ, **env}
+    created = subprocess.run(
+        [sys.executable, "-m", "prefect", "work-pool", "create", pool, "--type", "process"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    deployed = cli("deploy", str(workflow), "--pool", pool, env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    name = deployed.stdout.split()[1]  # "created   WORKFLOW/default  (pool ...)"
+    worker_log = open(workflow.parent / "worker.log", "w")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"],
+        env={**full_env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "INFO"},
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deployment = api(lambda c: c.read_deployment_by_name(name), env)
+        run = api(
+            lambda c: c.create_flow_run_from_deployment(deployment.id, parameters={"times": 2}),
+            env,
+        )
+
+        def ended() -> Any:
+            current = api(lambda c: c.read_flow_run(run.id), env)
+            return current if current.state and current.state.is_final() else None
+
+        try:
+            return wait_for(ended, 120, "the worker to run the flow")
+        except AssertionError:
+            worker_log.flush()
+            raise AssertionError((workflow.parent / "worker.log").read_text()[-4000:]) from None
+    finally:
+        stop(worker)
+        worker_log.close()
+
+
+def artifact_keys(flow_run_id: Any, env: dict[str, str] | None = None) -> set[str]:
+    async def keys(client: Any) -> set[str]:
+        response = await client._client.post(
+            "/artifacts/filter",
+            json={"flow_runs": {"id": {"any_": [str(flow_run_id)]}}, "sort": "KEY_ASC"},
+        )
+        return {a["key"] for a in response.json() if a.get("key")}
+
+    return api(keys, env)
