@@ -1,6 +1,11 @@
 """Insults, slurs and threats: a short, deliberately conservative word list plus
 insults aimed at the reader ("you ... idiot"), so that "the idea was stupid" or
-"a killer performance" pass."""
+"a killer performance" pass.
+
+A classifier from a pip package (alt-profanity-check, a linear model on tf-idf)
+found the same cases on our corpus but took about 19 ms per call on a
+700-character text, twice the 10 ms budget of all checks together; so a list.
+"""
 
 from __future__ import annotations
 
