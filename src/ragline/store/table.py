@@ -271,7 +271,7 @@ class ChunkTable:
         query = query.distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
-        rows: list[dict[str, Any]] = query.select(COLUMNS).limit(k).to_list()
+        rows: list[dict[str, Any]] = query.select([*COLUMNS, "_distance"]).limit(k).to_list()
         for row in rows:
             row["score"] = 1.0 - float(row.pop("_distance"))
         return rows
@@ -280,7 +280,7 @@ class ChunkTable:
         query = self.require().search(text, query_type="fts", fts_columns="text")
         if where:
             query = query.where(where, prefilter=True)
-        rows: list[dict[str, Any]] = query.select(COLUMNS).limit(k).to_list()
+        rows: list[dict[str, Any]] = query.select([*COLUMNS, "_score"]).limit(k).to_list()
         for row in rows:
             row["score"] = float(row.pop("_score"))
         return rows

@@ -1,0 +1,87 @@
+"""`chunk`: documents -> chunks with ids derived from document id + text.
+
+Content-derived ids are what make ingestion incremental: re-chunking an
+unchanged document gives the same ids, so `embed` reuses their vectors and
+`index` writes nothing; an edited paragraph changes only its own chunks' ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ragline.chunking import char_counter, split_markdown, split_recursive, split_tokens
+from ragline.chunking import token_counter as make_token_counter
+from ragline.documents import Chunk, Document
+from ragline.steps.base import Ref, StepConfig, step
+from ragline.steps.context import StepContext
+
+
+class ChunkConfig(StepConfig):
+    """Split documents into chunks (tokens of the embedding model by default)."""
+
+    documents: Ref[list[Document]] = Field(description="Documents, e.g. the output of `ingest`.")
+    strategy: Literal["tokens", "recursive", "markdown"] = Field(
+        "recursive",
+        description="tokens: fixed windows; recursive: headings > paragraphs > sentences > "
+        "words; markdown: one section per heading, heading path kept as metadata.",
+    )
+    size: int = Field(400, ge=8, le=100_000, description="Maximum chunk size, in `unit`s.")
+    overlap: int = Field(50, ge=0, description="How much consecutive chunks share, in `unit`s.")
+    unit: Literal["tokens", "chars"] = Field(
+        "tokens", description="tokens of the local embedding model's tokenizer, or characters."
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkConfig:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        if self.strategy == "tokens" and self.unit == "chars":
+            raise ValueError(
+                "strategy tokens counts tokens: use unit: tokens, or strategy recursive"
+            )
+        return self
+
+
+def chunk_id(document_id: str, text: str, occurrence: int = 0) -> str:
+    """Stable id; `occurrence` tells apart identical texts within one document."""
+    key = f"{document_id}\0{text}" if occurrence == 0 else f"{document_id}\0{occurrence}\0{text}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@step("chunk", config=ChunkConfig, version="1")
+def chunk(config: ChunkConfig, ctx: StepContext) -> list[Chunk]:
+    """Split each document with the chosen strategy; ids from document id + chunk text."""
+    count = make_token_counter() if config.unit == "tokens" else char_counter()
+    chunks: list[Chunk] = []
+    for doc in config.documents:
+        if config.strategy == "markdown":
+            pieces = split_markdown(doc.text, config.size, config.overlap, count)
+        elif config.strategy == "tokens":
+            pieces = [([], t) for t in split_tokens(doc.text, config.size, config.overlap)]
+        else:
+            pieces = [
+                ([], t) for t in split_recursive(doc.text, config.size, config.overlap, count)
+            ]
+        seen: dict[str, int] = {}
+        for index, (headings, text) in enumerate(pieces):
+            occurrence = seen.get(text, 0)
+            seen[text] = occurrence + 1
+            metadata = dict(doc.metadata)
+            if headings:
+                metadata["headings"] = headings
+            chunks.append(
+                Chunk(
+                    id=chunk_id(doc.id, text, occurrence),
+                    document_id=doc.id,
+                    text=text,
+                    index=index,
+                    source=doc.source,
+                    title=doc.title,
+                    metadata=metadata,
+                )
+            )
+    ctx.metrics.update(documents=len(config.documents), chunks=len(chunks))
+    return chunks
