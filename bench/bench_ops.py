@@ -163,7 +163,6 @@ def main() -> int:
             f"  ratio {redeploy / validate:.2f}"
         )
         print(f"  deploy 1, new                        {one:7.2f} s  (fixed cost: imports, checks)")
-        )
 
         served = work / "bench-ops-served.yaml"
         served.write_text(
