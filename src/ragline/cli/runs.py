@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     url = configured_api_url()
     if url:
-        require_api("ragline runs")
+        require_api("ragline runs", consequence="no runs were read")
     rows, names = asyncio.run(_collect(args.workflow, args.limit))
     where = url or "the local Prefect database"
     if not rows:
