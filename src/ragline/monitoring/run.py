@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ragline.monitoring.events import emit
 from ragline.monitoring.logs import configure_logging
+from ragline.monitoring.otel import install_otel
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
@@ -14,11 +15,12 @@ if TYPE_CHECKING:
 def start_run_monitoring(workflow: Workflow, run_id: str) -> None:
     """Called at the start of every flow run (CLI, `serve`, or a worker: all read the env).
 
-    The LiteLLM callback is registered only when events are shown (JSON logs)
-    and the workflow has models, so a run without either never imports LiteLLM.
+    The LiteLLM callback is registered only when events go somewhere (JSON logs,
+    OpenTelemetry) and the workflow has models, so other runs never import LiteLLM.
     """
     fmt = configure_logging()
-    if fmt == "json" and workflow.models:
+    traced = install_otel()
+    if (fmt == "json" or traced) and workflow.models:
         from ragline.monitoring.model_calls import install_model_call_events
 
         install_model_call_events()
