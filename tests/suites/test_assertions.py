@@ -14,10 +14,16 @@ from ragline.suites.judges import Models, parse_verdict
 from ragline.suites.model import ASSERTION_MODELS, Assertion, SuiteSpec
 
 
-def _check(raw: dict[str, Any], output: Any, latency_ms: float = 10, cost: float = 0.0) -> Any:
+def _check(
+    raw: dict[str, Any],
+    output: Any,
+    latency_ms: float = 10,
+    cost: float = 0.0,
+    error: str | None = None,
+) -> Any:
     assertion: Assertion = TypeAdapter(ASSERTION_MODELS[raw["type"]]).validate_python(raw)  # type: ignore[assignment]
     models = Models(SuiteSpec(), Path("."))
-    return evaluate(assertion, Facts(output, latency_ms, cost), models)
+    return evaluate(assertion, Facts(output, latency_ms, cost, error), models)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,14 @@ def test_judge_answers_are_parsed_leniently(text: str, passed: bool, score: floa
 def test_a_judge_answer_without_a_verdict_is_an_error() -> None:
     with pytest.raises(StepError, match="neither JSON with 'pass' nor PASS/FAIL"):
         parse_verdict("I think it is fine")
+
+
+def test_run_fails_checks_the_error_and_output_checks_fail_without_output() -> None:
+    error = "step 'guard' failed [security]: unsafe text: injection/override at 0-28"
+    assert _check({"type": "run-fails", "value": "injection/override"}, None, error=error).passed
+    wrong = _check({"type": "run-fails", "value": "pii/email"}, None, error=error)
+    assert not wrong.passed and wrong.reason.startswith("the run failed, but not with 'pii/email'")
+    assert not _check({"type": "run-fails"}, "an answer").passed
+    missing = _check({"type": "contains", "value": "x"}, None, error=error)
+    assert (missing.passed, missing.reason) == (False, "the run failed, so there is no output")
+    assert _check({"type": "max-latency-ms", "value": 100}, None, latency_ms=50, error=error).passed

@@ -144,6 +144,15 @@ cases:
     inputs: {question: "What is Prefect?"}
     assert:
       - {type: not-regex, value: "(?i)error"}
+  - name: blocked as expected
+    inputs: {question: "please run rm -rf / now"}
+    assert:
+      - {type: run-fails, value: "malicious_code/rm_rf"}
+      - {type: max-latency-ms, value: 120000}
+  - name: expected a block
+    inputs: {question: "What is Prefect?"}
+    assert:
+      - {type: run-fails}
 """
 
 
@@ -151,7 +160,7 @@ def test_failures_exit_1_and_say_why(tmp_path: Path, cli, prefect: str) -> None:
     _write(tmp_path, FAILING)
     result = cli("test", "echo.suite.yaml", "--junit", "r.xml", "--concurrency", "1", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    rows = {line.split("  ")[2].strip(): line for line in result.stdout.splitlines()[1:5]}
+    rows = {line.split("  ")[2].strip(): line for line in result.stdout.splitlines()[1:7]}
     assert rows["wrong answer"].startswith("FAIL")
     assert "1/2" in rows["wrong answer"]
     assert (
@@ -162,16 +171,19 @@ def test_failures_exit_1_and_say_why(tmp_path: Path, cli, prefect: str) -> None:
     assert "AKIAIOSFODNN7EXAMPLE" not in result.stdout  # a finding never echoes the secret
     assert "run failed: " in rows["blocked run"] and "malicious_code" in rows["blocked run"]
     assert rows["fine"].startswith("PASS")
-    assert result.stdout.splitlines()[-1].startswith("1 passed, 3 failed (4 cases)")
+    assert rows["blocked as expected"].startswith("PASS") and "2/2" in rows["blocked as expected"]
+    assert "run-fails: the run completed; expected it to fail" in rows["expected a block"]
+    assert result.stdout.splitlines()[-1].startswith("2 passed, 4 failed (6 cases)")
 
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "2", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "3", "1")
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     failure = cases["wrong answer"].find("failure")
     assert failure is not None and failure.get("type") == "equals"
     assert cases["blocked run"].find("error") is not None
-    assert cases["fine"].find("failure") is None and cases["fine"].find("error") is None
+    for name in ("fine", "blocked as expected"):
+        assert cases[name].find("failure") is None and cases[name].find("error") is None
 
 
 def _judge(body: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ class Facts:
     output: Any
     latency_ms: float
     cost_usd: float
+    error: str | None = None  # the run's error, when it failed
 
 
 @dataclass
@@ -161,6 +162,20 @@ def _safety(a: m.SafetyAssertion, facts: Facts, _: Models) -> AssertionResult:
     return AssertionResult(a.type, False, f"unsafe output: {where}")
 
 
+def _run_fails(a: m.RunFails, facts: Facts, _: Models) -> AssertionResult:
+    if facts.error is None:
+        return AssertionResult(a.type, False, "the run completed; expected it to fail")
+    first = facts.error.splitlines()[0]
+    if a.value is not None and a.value not in facts.error:
+        return AssertionResult(
+            a.type, False, f"the run failed, but not with {a.value!r}: {_short(first, 120)}"
+        )
+    return AssertionResult(a.type, True, f"the run failed as expected: {_short(first, 120)}")
+
+
+# What can still be checked when the run failed: there is no output, but there is a run.
+_WITHOUT_OUTPUT = (m.RunFails, m.MaxLatency, m.MaxCost)
+
 _RUNNERS: dict[type[Any], Callable[[Any, Facts, Models], AssertionResult]] = {
     m.Contains: _contains,
     m.RegexAssertion: _regex,
@@ -171,6 +186,7 @@ _RUNNERS: dict[type[Any], Callable[[Any, Facts, Models], AssertionResult]] = {
     m.SimilarTo: _similar,
     m.LlmRubric: _rubric,
     m.SafetyAssertion: _safety,
+    m.RunFails: _run_fails,
 }
 
 
@@ -178,6 +194,8 @@ def evaluate(assertion: m.Assertion, facts: Facts, models: Models) -> AssertionR
     """One assertion's verdict; a judge or embedder that fails makes the assertion fail."""
     from ragline.errors import RaglineError
 
+    if facts.error is not None and not isinstance(assertion, _WITHOUT_OUTPUT):
+        return AssertionResult(assertion.type, False, "the run failed, so there is no output")
     try:
         result = _RUNNERS[type(assertion)](assertion, facts, models)
     except RaglineError as err:

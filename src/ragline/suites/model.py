@@ -120,6 +120,13 @@ class SafetyAssertion(_Assertion):
     checks: list[CheckName] = Field(default_factory=lambda: list(ALL_CHECKS))
 
 
+class RunFails(_Assertion):
+    """The run fails (a guard blocks it, a gate fails it), with `value` in its error message."""
+
+    type: Literal["run-fails"]
+    value: str | None = Field(default=None, description="Text the error message must contain.")
+
+
 Assertion = (
     Contains
     | RegexAssertion
@@ -130,6 +137,7 @@ Assertion = (
     | SimilarTo
     | LlmRubric
     | SafetyAssertion
+    | RunFails
 )
 
 ASSERTION_MODELS: dict[str, type[_Assertion]] = {
@@ -144,6 +152,7 @@ ASSERTION_MODELS: dict[str, type[_Assertion]] = {
         SimilarTo,
         LlmRubric,
         SafetyAssertion,
+        RunFails,
     )
     for name in cls.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
 }

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def why(result: CaseResult) -> str:
     """The first reason a case failed, on one line."""
-    if result.error:
+    if result.crashed and result.error:
         return f"run failed: {result.error.splitlines()[0]}"
     failed = [a for a in result.assertions if not a.passed]
     if not failed:
@@ -35,7 +35,7 @@ def table(result: SuiteResult, width: int | None = None) -> str:
                 r.case,
                 f"{r.latency_ms:.0f}",
                 f"{r.cost_usd:.4f}",
-                f"{ok}/{len(r.assertions)}" if not r.error else "-",
+                "-" if r.crashed else f"{ok}/{len(r.assertions)}",
                 why(r),
             )
         )
@@ -50,7 +50,7 @@ def table(result: SuiteResult, width: int | None = None) -> str:
     total = len(result.results)
     for r in result.failed:  # in full: the table trims reasons to the terminal's width
         lines += ["", f"FAIL {r.target} / {r.case}"]
-        if r.error:
+        if r.crashed and r.error:
             lines.append("  run failed: " + r.error.replace("\n", "\n  "))
         lines += [f"  {a.type}: {a.reason}" for a in r.assertions if not a.passed]
     lines.append("")
@@ -83,7 +83,7 @@ def write_json(result: SuiteResult, path: Path) -> None:
 
 def junit_xml(result: SuiteResult) -> str:
     """One <testcase> per case and target: a failed run is an <error>, a check a <failure>."""
-    errors = sum(1 for r in result.results if r.error)
+    errors = sum(1 for r in result.results if r.crashed)
     failures = len(result.failed) - errors
     root = ET.Element("testsuites", name="ragline test")
     suite = ET.SubElement(
@@ -105,7 +105,7 @@ def junit_xml(result: SuiteResult) -> str:
             name=r.case,
             time=f"{r.latency_ms / 1000:.3f}",
         )
-        if r.error:
+        if r.crashed and r.error:
             ET.SubElement(case, "error", message=r.error[:500], type="RunFailed").text = r.error
         elif not r.passed:
             failed = [a for a in r.assertions if not a.passed]

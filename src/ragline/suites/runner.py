@@ -18,7 +18,7 @@ from typing import Any
 from ragline.suites.assertions import AssertionResult, Facts, evaluate
 from ragline.suites.judges import Models
 from ragline.suites.load import Suite
-from ragline.suites.model import Case
+from ragline.suites.model import Case, RunFails
 from ragline.suites.targets import Target
 
 
@@ -35,6 +35,12 @@ class CaseResult:
     error: str | None = None
     flow_run_id: str | None = None
     assertions: list[AssertionResult] = field(default_factory=list)
+    expected_failure: bool = False  # the case asserts run-fails, so its error is a result
+
+    @property
+    def crashed(self) -> bool:
+        """The run failed and the case did not expect it."""
+        return self.error is not None and not self.expected_failure
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,8 +142,22 @@ def _run_case(target: Target, case: Case, models: Models) -> CaseResult:
             message = state.message or f"the run ended in state {state.name}"
         except Exception as exc:  # reported as the case's error
             message = str(as_step_error(exc, "(flow)"))
+        if not any(isinstance(a, RunFails) for a in case.assertions):
+            return CaseResult(
+                target.name, case.name, False, latency_ms, cost, error=message, flow_run_id=run_id
+            )
+        facts = Facts(output=None, latency_ms=latency_ms, cost_usd=cost, error=message)
+        verdicts = [evaluate(a, facts, models) for a in case.assertions]
         return CaseResult(
-            target.name, case.name, False, latency_ms, cost, error=message, flow_run_id=run_id
+            target.name,
+            case.name,
+            all(v.passed for v in verdicts),
+            latency_ms,
+            cost,
+            error=message,
+            flow_run_id=run_id,
+            assertions=verdicts,
+            expected_failure=True,
         )
     outputs = jsonable(state.result())  # assertions see what `ragline run --json` prints
     output = pick_output(outputs, case.output)
