@@ -60,8 +60,10 @@ def corpus(tmp_path: Path) -> Path:
     )
     (docs / "manual.pdf").write_bytes(minimal_pdf("Prefect runs every step"))
     (docs / "items.jsonl").write_text(
-        json.dumps({"id": "a", "body": "First record", "lang": "en"}) + "\n"
-        + json.dumps({"id": "b", "body": "Second record", "lang": "de"}) + "\n"
+        json.dumps({"id": "a", "body": "First record", "lang": "en"})
+        + "\n"
+        + json.dumps({"id": "b", "body": "Second record", "lang": "de"})
+        + "\n"
     )
     (docs / "table.csv").write_text("sku,name,description\n1,Lamp,A warm light\n2,Desk,Oak\n")
     return tmp_path
@@ -69,7 +71,10 @@ def corpus(tmp_path: Path) -> Path:
 
 def test_each_format_becomes_documents_with_source_metadata(corpus: Path) -> None:
     documents, _ = run(
-        corpus, paths=["docs/**/*"], text_field="body", id_field="id",
+        corpus,
+        paths=["docs/**/*"],
+        text_field="body",
+        id_field="id",
         csv_columns=["name", "description"],
     )
     by_id = {d.id: d for d in documents}
@@ -114,7 +119,9 @@ def test_bad_files_are_skipped_by_name_and_the_rest_ingested(corpus: Path) -> No
 
 def test_strict_fails_and_lists_every_bad_file(corpus: Path) -> None:
     (corpus / "docs" / "empty.txt").write_bytes(b"")
-    with pytest.raises(StepError, match=r"(?s)1 file\(s\) could not be ingested.*docs/empty.txt: is empty"):
+    with pytest.raises(
+        StepError, match=r"(?s)1 file\(s\) could not be ingested.*docs/empty.txt: is empty"
+    ):
         run(corpus, paths=["docs/*.txt"], strict=True)
 
 

@@ -255,9 +255,9 @@ class ChunkTable:
             fts_created = True
         vector_created = False
         if not self._has_index("vector") and table.count_rows() >= vector_index_threshold:
-            table.create_index(
-                metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ"
-            )
+            from lancedb.index import HnswSq
+
+            table.create_index("vector", config=HnswSq(distance_type="cosine"))
             vector_created = True
         if not (fts_created and vector_created):
             table.optimize()  # folds new rows into the existing indexes
