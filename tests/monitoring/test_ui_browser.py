@@ -147,6 +147,7 @@ def test_a_retried_step_shows_its_retries_in_the_ui(
 
     flow_run = httpx.get(f"{api}/flow_runs/{run_id}").json()
     assert flow_run["parameters"] == {"who": "world"}
+    assert re.fullmatch(r"ui-check-\d{8}-\d{6}", flow_run["name"])
     flow = httpx.get(f"{api}/flows/{flow_run['flow_id']}").json()
     assert flow["name"] == "ui-check"
     states = task_run_states(api, run_id)
@@ -157,7 +158,7 @@ def test_a_retried_step_shows_its_retries_in_the_ui(
     page = open_page(browser, f"{ui_server}/runs/flow-run/{run_id}")
     body = page.locator("body")
     expect(body).to_contain_text("Retry 1/2 will start")
-    expect(body).to_contain_text("ui-check")
+    expect(body).to_contain_text(flow_run["name"])  # the run, named after the workflow
     page.screenshot(path=str(tmp_path / "flow-run-logs.png"), full_page=True)
 
     page.get_by_text("Task Runs", exact=True).click()

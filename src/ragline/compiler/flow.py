@@ -343,12 +343,24 @@ def compile_workflow(
     return Flow(
         body,
         name=workflow.name,
+        flow_run_name=_run_name(workflow.name),
         description=workflow.description,
         task_runner=_task_runner(workflow, len(steps)),
         validate_parameters=False,
         persist_result=False,
         log_prints=False,
     )
+
+
+def _run_name(workflow_name: str) -> Callable[[], str]:
+    """Runs named after their workflow and start time (UTC), readable in the UI's run list."""
+
+    def name() -> str:
+        from datetime import UTC, datetime
+
+        return f"{workflow_name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+    return name
 
 
 def _failure_of(step_id: str, future: Any) -> StepError:
