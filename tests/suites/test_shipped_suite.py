@@ -22,3 +22,12 @@ def test_the_answer_offline_suite_passes(tmp_path: Path, cli, prefect: str) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
+
+
+def test_every_shipped_suite_is_valid(cli) -> None:  # type: ignore[no-untyped-def]
+    suites = sorted((ROOT / "workflows" / "suites").glob("*.suite.yaml"))
+    assert suites
+    for path in suites:
+        result = cli("test", "--list", str(path))
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.splitlines()) >= 3, path  # cases, one line each

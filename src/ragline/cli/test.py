@@ -37,12 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="cases run at once (default: the suite's concurrency, 4)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="check the suite and list its cases per target, without running anything",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from ragline.suites.load import load_suite
 
     suite = load_suite(args.suite)
+    if args.list:
+        for target in suite.targets:
+            for case in suite.cases:
+                kinds = ", ".join(a.type for a in case.assertions)
+                print(f"{target.name}  {case.name}  ({kinds})")
+        return 0
 
     from ragline.suites.report import table, write_json, write_junit
     from ragline.suites.runner import CaseResult, run_suite
