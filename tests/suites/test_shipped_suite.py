@@ -9,19 +9,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_answer_offline_suite_passes(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
-    # A copy, so the workflow's .ragline/ state lands in tmp_path, not in the repository.
+def test_the_docs_qa_suite_passes(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
+    # A copy, so the workflow's .ragline/ state (LanceDB, caches) lands in tmp_path.
     shutil.copytree(
-        ROOT / "workflows",
-        tmp_path / "workflows",
-        ignore=shutil.ignore_patterns(".ragline", "docs"),
+        ROOT / "workflows", tmp_path / "workflows", ignore=shutil.ignore_patterns(".ragline")
     )
     result = cli(
-        "test", "workflows/suites/answer_offline.suite.yaml", "--junit", "report.xml", cwd=tmp_path
+        "test", "workflows/suites/docs_qa.suite.yaml", "--junit", "report.xml", cwd=tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "0")
+    # The injection case passed because the guard stopped the run, as the suite asserts.
+    refused = [c for c in suite.iter("testcase") if "injection" in str(c.get("name"))]
+    out = refused[0].find("system-out")
+    assert out is not None and "run-fails: the run failed as expected" in str(out.text)
 
 
 def test_every_shipped_suite_is_valid(cli) -> None:  # type: ignore[no-untyped-def]
