@@ -6,9 +6,12 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_docs_qa_suite_passes(tmp_path: Path, cli, prefect: str) -> None:  # type: ignore[no-untyped-def]
     # A copy, so the workflow's .ragline/ state (LanceDB, caches) lands in tmp_path.
     shutil.copytree(

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from ragline.testing.fixtures import TEST_KEY_ENV
 from ragline.testing.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.slow  # real Prefect runs through the CLI, 10-60 s each
 
 GUARDED_ECHO = """\
 apiVersion: ragline/v1
