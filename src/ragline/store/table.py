@@ -215,7 +215,7 @@ class ChunkTable:
                         "'" + s.replace("'", "''") + "'" for s in stale[start : start + 1000]
                     )
                     table.delete(f"id IN ({quoted})")
-            changed = bool(new or stale)
+            changed = bool(new or stale) or (table is not None and not self._has_index("text"))
             fts, vector_index = (
                 self._refresh_indexes(vector_index_threshold) if changed else (False, False)
             )
