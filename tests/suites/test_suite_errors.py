@@ -203,3 +203,29 @@ cases:
     )
     assert "echo.suite.yaml:2:9  prompt\n" in err
     assert "the prompt uses 'questoin', which no case sets in `inputs:`; did you mean" in err
+
+
+def test_k_selects_cases_by_name_and_an_unmatched_pattern_is_an_error(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _suite(
+        tmp_path,
+        """\
+workflow: echo.yaml
+cases:
+  - {name: greets, inputs: {question: hi}, assert: [{type: equals, value: hi}]}
+  - {name: Shouts, inputs: {question: HI}, assert: [{type: equals, value: HI}]}
+""",
+    )
+    listed = cli("test", "echo.suite.yaml", "--list", "-k", "shout", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == "echo  Shouts  (equals)\n"
+    missing = cli("test", "echo.suite.yaml", "-k", "whisper", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "error: no case name contains 'whisper' (cases: 'greets', 'Shouts')" in missing.stderr
+
+
+def test_a_report_path_that_is_a_directory_is_refused_before_running(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _suite(tmp_path, "workflow: echo.yaml\n" + ONE)
+    (tmp_path / "out").mkdir()
+    result = cli("test", "echo.suite.yaml", "--junit", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: 'out' is a directory; name a file to write" in result.stderr

@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="cases run at once (default: the suite's concurrency, 4)",
     )
+    parser.add_argument(
+        "-k",
+        dest="pattern",
+        metavar="TEXT",
+        help="run only the cases whose name contains TEXT (case-insensitive)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.add_argument(
         "--list",
@@ -48,6 +54,19 @@ def run(args: argparse.Namespace) -> int:
     from ragline.suites.load import load_suite
 
     suite = load_suite(args.suite)
+    if args.pattern:
+        chosen = [c for c in suite.cases if args.pattern.lower() in c.name.lower()]
+        if not chosen:
+            names = ", ".join(repr(c.name) for c in suite.cases)
+            print(
+                f"error: no case name contains {args.pattern!r} (cases: {names})", file=sys.stderr
+            )
+            return 2
+        suite.cases = chosen
+    for path in (args.json, args.junit):
+        if path is not None and path.is_dir():
+            print(f"error: '{path}' is a directory; name a file to write", file=sys.stderr)
+            return 2
     if args.list:
         for target in suite.targets:
             for case in suite.cases:
