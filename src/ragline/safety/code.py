@@ -68,6 +68,23 @@ _TABLE = [
     ),
 ]
 
-check_malicious_code = pattern_table("malicious_code", _TABLE)
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "rm_rf": ("rm",),
+    "sql_drop": ("drop", "truncate", "delete"),
+    "sql_tautology": ("or",),
+    "sql_union": ("union",),
+    "sql_exec": ("xp_cmdshell", "sp_oacreate", "exec"),
+    "script_tag": ("<script", "javascript:"),
+    "event_handler": ("<",),
+    "pipe_to_shell": ("curl", "wget"),
+    "reverse_shell": ("/dev/tcp/", "nc", "bash"),
+    "obfuscated_eval": ("eval",),
+    "fork_bomb": (":()",),
+    "disk_wipe": ("dd", "mkfs"),
+    "credential_files": ("/etc/shadow", "/etc/sudoers"),
+    "encoded_powershell": ("powershell",),
+}
+
+check_malicious_code = pattern_table("malicious_code", _TABLE, _NEEDLES)
 
 KINDS = tuple(kind for kind, _ in _TABLE)

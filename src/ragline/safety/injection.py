@@ -131,7 +131,53 @@ _TAGS = re.compile("[\U000e0000-\U000e007f]")  # "ASCII smuggling": invisible co
 _WORD_SPLIT = re.compile(
     "(?<=[^\\W\\d_])[\u200b\u200c\u200d\u2060-\u2064\u180e\ufeff]+(?=[^\\W\\d_])"
 )
-_patterns = pattern_table("injection", _TABLE)
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "override": (
+        "ignor",
+        "disregard",
+        "forget",
+        "overrid",
+        "bypass",
+        "skip",
+        "abandon",
+        "drop",
+        "discard",
+        "follow",
+    ),
+    "override_multilingual": ("ignor", "oubli", "vergiss", "olvid", "dimentic"),
+    "system_prompt": ("prompt", "message", "instructions", "configuration", "rules"),
+    "role_change": ("you", "new ", "pretend", " as "),
+    "jailbreak": (
+        "dan",
+        "do anything",
+        "jailbreak",
+        "mode",
+        "restriction",
+        "filter",
+        "rules",
+        "polic",
+        "limits",
+        "ethics",
+        "censorship",
+        "warnings",
+        "disclaimers",
+        "refusals",
+        "caveats",
+        "safety",
+        "content",
+        "guardrail",
+        "moderation",
+        "never refuse",
+        "unrestricted",
+        "unfiltered",
+        "uncensored",
+        "system override",
+    ),
+    "template_tokens": ("<|", "[inst", "[/inst", "<<sys", "#", "system", "assistant", "</"),
+    "forced_reply": ("reply", "respond", "answer", "saying", "instead", "do not"),
+    "hidden_html": ("<!--", "style"),
+}
+_patterns = pattern_table("injection", _TABLE, _NEEDLES)
 
 
 def _invisible(text: str) -> list[Finding]:

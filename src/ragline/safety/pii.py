@@ -40,6 +40,35 @@ _PHONE_CONTEXT = re.compile(
     r"|contact|reach)\b\.?[^\n\d]{0,20}"
     r"(\+?\(?\d[\d ().-]{5,18}\d)(?![\w-])"
 )
+# Cheap substring tests that skip the context regexes on most texts.
+_PHONE_WORDS = (
+    "phone",
+    "tel",
+    "mobile",
+    "móvil",
+    "movil",
+    "cell",
+    "call",
+    "text",
+    "fax",
+    "ring",
+    "whatsapp",
+    "contact",
+    "reach",
+)
+_ID_WORDS = (
+    "ssn",
+    "sin",
+    "social",
+    "national",
+    "ni",
+    "passport",
+    "tax id",
+    "id number",
+    "personalausweis",
+    "dni",
+    "nif",
+)
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d ?[-\u2013] ?(?:19|20)\d\d$")
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _UK_NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
@@ -82,7 +111,7 @@ def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
 
 def _ips(text: str) -> list[Finding]:
     out = []
-    for m in _IPV4.finditer(text):
+    for m in _IPV4.finditer(text) if "." in text else ():
         if not _VERSION_CONTEXT.search(text[max(0, m.start() - 30) : m.start()]):
             out.append(Finding("pii", "ip_address", m.start(), m.end()))
     if ":" in text:
@@ -100,7 +129,9 @@ def _phones(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
     for m in _PHONE_SHAPES.finditer(text):
         if 8 <= _digits(m.group()) <= 15 or (m.group().startswith("+") and _digits(m.group()) >= 7):
             spans.append((m.start(), m.end()))
-    for m in _PHONE_CONTEXT.finditer(text):
+    low = text.lower()
+    context = any(w in low for w in _PHONE_WORDS)
+    for m in _PHONE_CONTEXT.finditer(text) if context else ():
         raw = m.group(1)
         if 7 <= _digits(raw) <= 15 and not _YEAR_RANGE.match(raw):
             spans.append((m.start(1), m.end(1)))
@@ -115,7 +146,7 @@ def _phones(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
 def check_pii(text: str) -> list[Finding]:
     out = [
         Finding("pii", "email", m.start(), m.end())
-        for m in _EMAIL.finditer(text)
+        for m in (_EMAIL.finditer(text) if "@" in text else ())
         if not _in_url(text, m.start())  # user:password@host is a credential, not an email
     ]
     for m in _CARD.finditer(text):
@@ -131,7 +162,8 @@ def check_pii(text: str) -> list[Finding]:
     out += [Finding("pii", "national_id", m.start(), m.end()) for m in _SSN.finditer(text)]
     out += [Finding("pii", "national_id", m.start(), m.end()) for m in _UK_NINO.finditer(text)]
     taken = [(f.start, f.end) for f in out]
-    for m in _ID_CONTEXT.finditer(text):
+    low = text.lower()
+    for m in _ID_CONTEXT.finditer(text) if any(w in low for w in _ID_WORDS) else ():
         if _digits(m.group(1)) >= 6 and not _overlaps(m.start(1), m.end(1), taken):
             out.append(Finding("pii", "national_id", m.start(1), m.end(1)))
             taken.append((m.start(1), m.end(1)))

@@ -47,13 +47,40 @@ _ASSIGNED = re.compile(
 )
 
 
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    "aws_key": ("akia", "asia"),
+    "private_key": ("-----begin",),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "gitlab_token": ("glpat-",),
+    "openai_key": ("sk-",),
+    "stripe_key": ("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+    "slack_token": ("xox",),
+    "slack_webhook": ("hooks.slack.com",),
+    "google_key": ("aiza",),
+    "google_oauth": ("gocspx-", "ya29."),
+    "huggingface_token": ("hf_",),
+    "npm_token": ("npm_",),
+    "sendgrid_key": ("sg.",),
+    "twilio_key": ("sk",),
+    "jwt": ("eyj",),
+    "bearer_token": ("bearer",),
+    "azure_key": ("accountkey=", "sharedaccesskey="),
+    "url_password": ("://",),
+}
+_ASSIGNED_NEEDLES = ("key", "secret", "token", "passw", "pwd")
+_providers = pattern_table("secrets", _TABLE, _NEEDLES)
+
+
 def _looks_random(value: str) -> bool:
     """A key-like value mixes letters and digits (a bare word is a placeholder)."""
     return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
 def check_secrets(text: str) -> list[Finding]:
-    out = pattern_table("secrets", _TABLE)(text)
+    out = _providers(text)
+    low = text.lower()
+    if not any(n in low for n in _ASSIGNED_NEEDLES):
+        return out
     taken = [(f.start, f.end) for f in out]
     for m in _ASSIGNED.finditer(text):
         start, end = m.start(1), m.end(1)

@@ -29,11 +29,28 @@ _THREAT = re.compile(
     r"|\bi(?:'ll| will) (?:kill|hurt|find) you\b"
 )
 
+# Substrings every match contains: most texts skip the regexes.
+_AIMED_WORDS = (
+    "loser",
+    "worthless",
+    "pathetic",
+    "useless",
+    "dumb",
+    "stupid",
+    "scum",
+    "trash",
+    "garbage",
+)
+_THREAT_WORDS = ("hope", "wish", "go die", "kill", "hurt", "find you")
+
 
 def check_toxicity(text: str) -> list[Finding]:
     out = [Finding("toxicity", "profanity", m.start(), m.end()) for m in _TOXIC.finditer(text)]
-    out += [Finding("toxicity", "insult", m.start(), m.end()) for m in _AIMED.finditer(text)]
-    out += [Finding("toxicity", "threat", m.start(), m.end()) for m in _THREAT.finditer(text)]
+    low = text.lower()
+    if any(w in low for w in _AIMED_WORDS):
+        out += [Finding("toxicity", "insult", m.start(), m.end()) for m in _AIMED.finditer(text)]
+    if any(w in low for w in _THREAT_WORDS):
+        out += [Finding("toxicity", "threat", m.start(), m.end()) for m in _THREAT.finditer(text)]
     return out
 
 
