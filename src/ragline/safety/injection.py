@@ -174,7 +174,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
         "system override",
     ),
     "template_tokens": ("<|", "[inst", "[/inst", "<<sys", "#", "system", "assistant", "</"),
-    "forced_reply": ("reply", "respond", "answer", "saying", "instead", "do not"),
+    "forced_reply": ("reply", "respon", "answer", "saying", "instead", "do not"),
     "hidden_html": ("<!--", "style"),
 }
 _patterns = pattern_table("injection", _TABLE, _NEEDLES)
