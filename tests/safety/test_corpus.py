@@ -44,3 +44,18 @@ def test_false_positive_rate_on_safe_texts_is_at_most_five_percent() -> None:
     safe = [c["text"] for c in CASES if not c["labels"]]
     flagged = [t for t in safe if run_checks(t, list(CHECKS))]
     assert len(flagged) / len(safe) <= 0.05, flagged
+
+
+def test_every_pattern_match_in_the_corpus_contains_one_of_its_needles() -> None:
+    """Needles let a row be skipped; a pattern edit that outgrows its needles shows here."""
+    from ragline.safety import code, injection, secrets
+
+    for module in (code, injection, secrets):
+        for kind, rx in module._TABLE:
+            needles = module._NEEDLES.get(kind)
+            if needles is None:
+                continue
+            for c in CASES:
+                for m in rx.finditer(c["text"]):
+                    low = c["text"].lower()
+                    assert any(n in low for n in needles), (kind, c["text"], m.group())
