@@ -1,11 +1,12 @@
 """`execution: {task_runner: dask, workers: N}`: steps run on a local Dask cluster.
 
 prefect-dask's DaskTaskRunner starts a LocalCluster for the run and tears it
-down after. Its workers are threads of this process (`processes=False`): a
-compiled step closes over the run's services (model router, store
-connections, locks), which live in this process and are not picklable. What
-Dask adds over the default thread pool is its scheduler and a bounded worker
-count; the same workflow gives the same results on either runner.
+down after. Its workers are threads of this process (`processes=False`): the
+compiled steps share the run's services (model router, caches, store
+connections, locks), which live in this process and do not pickle (Dask
+serializes what it ships to worker processes, even on one machine). What Dask
+adds over the default thread pool is its scheduler and a bounded worker count;
+the same workflow gives the same results on either runner.
 """
 
 from __future__ import annotations
