@@ -100,11 +100,8 @@ def configure_logging(fmt: LogFormat | None = None) -> LogFormat:
 def _terminal_loggers() -> list[logging.Logger]:
     manager = logging.Logger.manager
     loggers = [logging.getLogger()]
-    for name in list(manager.loggerDict):
-        if name.startswith(("prefect", "ragline")):
-            logger = manager.loggerDict[name]
-            if isinstance(logger, logging.Logger):
-                loggers.append(logger)
+    # Every library's terminal handler (prefect, distributed, litellm...), so no line is text.
+    loggers.extend(v for v in list(manager.loggerDict.values()) if isinstance(v, logging.Logger))
     return loggers
 
 
