@@ -103,7 +103,12 @@ def render(schema: dict[str, Any]) -> str:
 
 def expected_files(registry: Registry) -> dict[str, str]:
     """Relative path under schemas/ -> file content."""
-    files = {"workflow.schema.json": render(workflow_schema(registry))}
+    from ragline.suites.schema import render as render_suite
+
+    files = {
+        "workflow.schema.json": render(workflow_schema(registry)),
+        "suite.schema.json": render_suite(),
+    }
     for name in registry.names():
         files[f"steps/{name}.schema.json"] = render(standalone_config_schema(registry.get(name)))
     return files
