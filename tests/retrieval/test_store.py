@@ -177,3 +177,29 @@ def test_the_vector_index_is_built_once_the_table_is_big_enough(tmp_path: Path) 
     big = table.write(rows, model="m", alias="a", vector_index_threshold=500)
     assert big.vector_index and big.rows == 600
     assert table.search_vector(rows[3].vector or [], 1, None)[0]["id"] == "c3"
+
+
+def test_any_litellm_embedding_provider_works_by_alias(
+    tmp_path: Path, openai_server, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An OpenAI-compatible embedding endpoint over real HTTP, through the same alias mechanism."""
+    from ragline.testing.fixtures import TEST_KEY_ENV, fake_deployments
+
+    monkeypatch.setenv(TEST_KEY_ENV, "sk-test-embeddings")
+    spec = WORKFLOW.model_dump(by_alias=True, exclude={"models"})
+    models = {"embedder": fake_deployments(openai_server, "text-embed")}
+    workflow = Workflow.model_validate({**spec, "models": models})
+
+    def ctx(step_id: str) -> StepContext:
+        return StepContext(step_id=step_id, workflow=workflow, workflow_dir=tmp_path)
+
+    chunks = chunks_of(TEXTS)
+    embedded = embed(EmbedConfig(chunks=chunks, model="embedder", batch_size=4), ctx("embed"))
+    assert len(openai_server.calls()) == 2  # 6 texts in batches of 4
+    assert {len(c.vector or []) for c in embedded} == {openai_server.embedding_dim}
+    index(IndexConfig(chunks=embedded, store="docs"), ctx("index"))
+    found = retrieve(
+        RetrieveConfig(query=TEXTS["stores.md"][1], store="docs", mode="vector"), ctx("retrieve")
+    )
+    assert found[0].text == TEXTS["stores.md"][1]  # the fake embeds equal texts equally
+    assert len(openai_server.calls()) == 3
