@@ -1,0 +1,194 @@
+"""Query latency on 100,000 stored chunks: ragline's retrieve path vs raw LanceDB, same table.
+
+The table holds random unit vectors (384-d, like MiniLM) and random-word texts,
+with ragline's indexes (HNSW vector index, full-text index). Warm p50/p95 of
+top-10 for: raw `table.search(vec).limit(10)` (the baseline), ragline's store
+search in vector and hybrid mode (given a vector), and the full `retrieve`
+step including embedding the query with the local model.
+Targets: p50 < 30 ms and p95 < 100 ms, vector and hybrid.
+
+Run: .venv/bin/python -m bench.bench_query [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+DIM = 384
+QUERIES = 200
+WORDS = [
+    "retrieval",
+    "ranking",
+    "vector",
+    "index",
+    "table",
+    "chunk",
+    "document",
+    "model",
+    "prompt",
+    "answer",
+    "cache",
+    "retry",
+    "schedule",
+    "worker",
+    "server",
+    "flow",
+    "task",
+    "step",
+    "plugin",
+    "store",
+    "query",
+    "token",
+    "budget",
+    "safety",
+    "filter",
+    "evaluate",
+    "metric",
+    "gate",
+    "latency",
+    "throughput",
+    "batch",
+    "embedding",
+    "search",
+]
+
+
+def timings(call: Callable[[int], Any], n: int) -> tuple[float, float]:
+    for i in range(10):  # warm-up
+        call(i)
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        call(i)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def build(folder: str, rows: int) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    from ragline.store import open_chunk_table
+    from ragline.store.table import COLUMNS
+
+    rng = np.random.default_rng(7)
+    table = open_chunk_table(folder, "bench", alias="bench")
+    schema = table._schema(DIM, "random", "embedder")
+    lance = table.db.create_table("bench", schema=schema)
+    for start in range(0, rows, 25_000):
+        n = min(25_000, rows - start)
+        vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        words = rng.integers(0, len(WORDS), size=(n, 12))
+        columns: dict[str, Any] = {
+            "id": [f"c{start + i}" for i in range(n)],
+            "document_id": [f"d{(start + i) // 10}" for i in range(n)],
+            "text": [" ".join(WORDS[w] for w in row) for row in words],
+            "source": [f"doc{(start + i) // 10}.md" for i in range(n)],
+            "title": [""] * n,
+            "format": ["markdown"] * n,
+            "chunk_index": [i % 10 for i in range(n)],
+            "headings": [""] * n,
+            "metadata": ["{}"] * n,
+        }
+        arrays = [pa.array(columns[c], type=schema.field(c).type) for c in COLUMNS]
+        arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), DIM))
+        lance.add(pa.Table.from_arrays(arrays, schema=schema))
+    table._table = lance
+    table._refresh_indexes(vector_index_threshold=1)
+    return table
+
+
+def main() -> int:
+    import numpy as np
+
+    from ragline.spec.model import Workflow
+    from ragline.steps.context import RunServices, StepContext
+    from ragline.steps.retrieve import RetrieveConfig, retrieve
+    from ragline.store.fusion import reciprocal_rank_fusion
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    rng = np.random.default_rng(11)
+    queries = rng.standard_normal((QUERIES + 10, DIM)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    texts = [" ".join(rng.choice(WORDS, 3)) for _ in range(QUERIES + 10)]
+    with tempfile.TemporaryDirectory(prefix="ragline-query-") as folder:
+        started = time.perf_counter()
+        table = build(str(Path(folder) / "lancedb"), args.rows)
+        print(
+            f"built {table.count()} rows with HNSW + FTS indexes in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        raw = table.require()
+
+        def raw_search(i: int) -> Any:
+            return raw.search(queries[i]).limit(10).to_list()
+
+        def ragline_vector(i: int) -> Any:
+            return table.search_vector(queries[i], 10, None)
+
+        def ragline_hybrid(i: int) -> Any:
+            depth = 50
+            return reciprocal_rank_fusion(
+                [
+                    table.search_vector(queries[i], depth, None),
+                    table.search_text(texts[i], depth, None),
+                ]
+            )[:10]
+
+        workflow = Workflow.model_validate(
+            {
+                "apiVersion": "ragline/v1",
+                "name": "bench-query",
+                "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2"}]},
+                "stores": {"bench": {"uri": "lancedb", "table": "bench"}},
+                "steps": [{"id": "retrieve", "uses": "retrieve"}],
+            }
+        )
+        services = RunServices()
+
+        def step(mode: str) -> Callable[[int], Any]:
+            def call(i: int) -> Any:
+                ctx = StepContext("retrieve", workflow, Path(folder), services=services)
+                config = RetrieveConfig(
+                    query=texts[i], store="bench", k=10, mode=mode, model="embedder"
+                )
+                return retrieve(config, ctx)
+
+            return call
+
+        base_p50, base_p95 = timings(raw_search, QUERIES)
+        print(f"\n{'path (top-10, warm)':<44}{'p50 ms':>8}{'p95 ms':>8}{'x raw p50':>11}")
+        print(
+            f"{'raw LanceDB table.search(vec) (baseline)':<44}{base_p50:>8.1f}{base_p95:>8.1f}"
+            f"{1.0:>11.2f}"
+        )
+        ok = True
+        for name, call in [
+            ("ragline store, vector", ragline_vector),
+            ("ragline store, hybrid (vector+BM25, RRF)", ragline_hybrid),
+            ("retrieve step, vector (+ query embedding)", step("vector")),
+            ("retrieve step, hybrid (+ query embedding)", step("hybrid")),
+        ]:
+            p50, p95 = timings(call, QUERIES)
+            ok = ok and p50 < 30 and p95 < 100
+            print(f"{name:<44}{p50:>8.1f}{p95:>8.1f}{p50 / base_p50:>11.2f}")
+    print(f"\ntargets p50 < 30 ms, p95 < 100 ms on every path: {'met' if ok else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
