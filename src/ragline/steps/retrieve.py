@@ -38,7 +38,8 @@ class RetrieveConfig(StepConfig):
         None,
         description="Metadata filter: {field: value}, {field: [values]} or {field: {op: value}} "
         "with op in, not_in, eq, ne, lt, lte, gt, gte; fields: id, document_id, source, title, "
-        "format, chunk_index, headings.",
+        "format, chunk_index, headings, and metadata.<key> (equality or in) for any key of a "
+        "chunk's metadata.",
     )
     min_score: float | None = Field(
         None,
@@ -51,6 +52,7 @@ class RetrieveConfig(StepConfig):
 def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
     from ragline.store import where_sql
+    from ragline.store.filters import metadata_matches
     from ragline.store.fusion import reciprocal_rank_fusion
 
     table = open_store(ctx, config.store)
@@ -66,7 +68,11 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     rows = reciprocal_rank_fusion(rankings) if config.mode == "hybrid" else rankings[0]
     if config.min_score is not None:
         rows = [r for r in rows if r["score"] >= config.min_score]
-    found = [_chunk(row, rank) for rank, row in enumerate(rows[: config.k], start=1)]
+    if not any(field.startswith("metadata.") for field in config.where or {}):
+        rows = rows[: config.k]  # nothing to re-check: build only what is returned
+    chunks = (_chunk(row) for row in rows)
+    kept = [c for c in chunks if metadata_matches(config.where, c.metadata)][: config.k]
+    found = [c.model_copy(update={"rank": rank}) for rank, c in enumerate(kept, start=1)]
     ctx.metrics["retrieved"] = len(found)
     return found
 
@@ -74,8 +80,8 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
 def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[float]:
     from ragline.llm.service import model_service
 
-    alias = config.model or table.embedding_alias
-    if not alias or alias not in ctx.workflow.models:
+    alias = config.model or _indexed_alias(ctx, table)
+    if not alias:
         recorded = table.embedding_model or "unknown"
         raise StepError(
             f"retrieve: no embedding model for the query; store '{config.store}' was indexed "
@@ -86,7 +92,31 @@ def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[
     return vectors[0]
 
 
-def _chunk(row: dict[str, Any], rank: int) -> RetrievedChunk:
+def _indexed_alias(ctx: StepContext, table: Any) -> str | None:
+    """The workflow's alias for the model the table was indexed with.
+
+    The alias recorded at index time when this workflow has it (the usual case:
+    one workflow ingests and answers); otherwise any alias routing to the same
+    model name, so a separate question-answering workflow may name it differently.
+    Queries are embedded through the workflow's aliases only, never a model the
+    workflow does not declare, so keys, api_base and budgets always apply.
+    """
+    from ragline.store.vectors import model_name
+
+    recorded_alias, recorded_model = table.embedding_alias, table.embedding_model
+    if (
+        recorded_alias
+        and recorded_alias in ctx.workflow.models
+        and (not recorded_model or model_name(ctx.workflow, recorded_alias) == recorded_model)
+    ):
+        return str(recorded_alias)
+    for alias in ctx.workflow.models:
+        if recorded_model and model_name(ctx.workflow, alias) == recorded_model:
+            return alias
+    return None
+
+
+def _chunk(row: dict[str, Any], rank: int = 0) -> RetrievedChunk:
     metadata = json.loads(row.get("metadata") or "{}")
     return RetrievedChunk(
         id=row["id"],

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
@@ -34,25 +34,47 @@ def model_name(workflow: Workflow, alias: str) -> str:
 
 
 class EmbeddingCache:
-    """Vectors on disk (diskcache: SQLite + files, safe across processes)."""
+    """Vectors in one SQLite file (WAL: safe across processes), read and written in batches.
+
+    A plain keyed table rather than a general-purpose cache library: looking up
+    5,000 chunks is a handful of `IN (...)` queries (milliseconds), and storing a
+    batch is one transaction, so a warm re-ingest costs next to nothing.
+    """
+
+    BATCH = 900  # below SQLite's bound-parameter limit on every build
 
     def __init__(self, folder: Path) -> None:
-        import diskcache  # type: ignore[import-untyped]
+        import sqlite3
 
         folder.mkdir(parents=True, exist_ok=True)
-        self._cache: Any = diskcache.Cache(str(folder), size_limit=2**34)
+        self._db = sqlite3.connect(str(folder / "vectors.sqlite"), timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
+        )
+        self._db.commit()
 
     @staticmethod
     def key(model: str, text: str) -> str:
         return f"{model}:{hashlib.sha256(text.encode()).hexdigest()}"
 
-    def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        return [self._cache.get(k) for k in keys]
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The stored vector (float32 bytes) of each key, None where there is none."""
+        found: dict[str, bytes] = {}
+        distinct = list(dict.fromkeys(keys))
+        for start in range(0, len(distinct), self.BATCH):
+            batch = distinct[start : start + self.BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch
+            )
+            found.update(rows)
+        return [found.get(k) for k in keys]
 
-    def set_many(self, items: Sequence[tuple[str, Any]]) -> None:
-        with self._cache.transact():
-            for key, vector in items:
-                self._cache.set(key, vector)
+    def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", items)
 
     def close(self) -> None:
-        self._cache.close()
+        self._db.close()

@@ -34,4 +34,5 @@ def embed(texts: list[str]) -> list[list[float]]:
         show_progress_bar=False,
         batch_size=64,
     )
-    return [[float(x) for x in v] for v in vectors]
+    result: list[list[float]] = vectors.tolist()  # C loop: no per-float Python call
+    return result
