@@ -16,6 +16,25 @@ from urllib.parse import urlparse
 from ragline.llm._litellm import litellm
 from ragline.spec.model import CacheSpec
 
+DEFAULT_NAMESPACE = "ragline"
+
+
+def redis_url(spec: CacheSpec) -> str:
+    """The Redis URL of a `type: redis` cache, secret references resolved."""
+    if not spec.url:
+        from ragline.errors import ConfigError
+
+        raise ConfigError(
+            "cache.type is redis but cache.url is missing",
+            hint="set cache.url: redis://host:6379/0",
+        )
+    raw = spec.url
+    if raw.startswith(("env:", "secret:")):  # a URL with a password is a secret too
+        from ragline.llm.secrets import resolve_secret
+
+        raw = resolve_secret(raw, "cache.url")
+    return raw
+
 
 def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | None:
     """A LiteLLM `Cache` for the spec, or None when caching is off."""
@@ -25,24 +44,12 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
     from litellm.caching.caching import Cache
 
     if spec.type == "redis":
-        if not spec.url:
-            from ragline.errors import ConfigError
-
-            raise ConfigError(
-                "cache.type is redis but cache.url is missing",
-                hint="set cache.url: redis://host:6379/0",
-            )
-        raw = spec.url
-        if raw.startswith(("env:", "secret:")):  # a URL with a password is a secret too
-            from ragline.llm.secrets import resolve_secret
-
-            raw = resolve_secret(raw, "cache.url")
-        url = urlparse(raw)
+        url = urlparse(redis_url(spec))
         kwargs: dict[str, Any] = {
             "type": "redis",
             "host": url.hostname or "127.0.0.1",
             "port": str(url.port or 6379),
-            "namespace": "ragline",
+            "namespace": spec.namespace or DEFAULT_NAMESPACE,
         }
         if url.password:
             kwargs["password"] = url.password

@@ -72,7 +72,18 @@ def build_router(workflow: Workflow) -> Any:
         kwargs["allowed_fails"] = routing.allowed_fails
     if routing.cooldown_time is not None:
         kwargs["cooldown_time"] = routing.cooldown_time
-    pacer().install(lib)
+    if workflow.cache.type == "redis":
+        # Rate-limit windows, usage counters and cooldowns in Redis: every worker
+        # of the workflow counts against the same per-deployment rpm/tpm.
+        from ragline.llm.cache import DEFAULT_NAMESPACE, redis_url
+
+        kwargs["redis_url"] = redis_url(workflow.cache)
+        kwargs["cache_kwargs"] = {
+            "namespace": f"{workflow.cache.namespace or DEFAULT_NAMESPACE}:router"
+        }
+    if any(item["litellm_params"].get("rpm") for item in kwargs["model_list"]):
+        # Only then: a LiteLLM callback runs on every call of the process.
+        pacer().install(lib)
     router = lib.Router(**kwargs)
     share_openai_clients(router, kwargs["model_list"], routing.timeout)
     return router

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.llm.budget import BudgetTracker
 from ragline.llm.errors import model_error
+from ragline.llm.loop import run
 from ragline.llm.types import Usage
+from ragline.llm.writeback import CacheWriter
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
@@ -50,6 +52,8 @@ class ModelService:
         for item in model_list(workflow):
             self.deployments.setdefault(item["model_name"], []).append(item)
         self.cache = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
+        self._writer = CacheWriter(self.cache) if self.cache is not None else None
+        self._model_keys: dict[str, str] = {}
         self.budget = BudgetTracker(workflow.budget)
         self._usage: list[Usage] = []
         self._lock = threading.Lock()
@@ -78,8 +82,8 @@ class ModelService:
             if value is not None:
                 request[key] = value
         cache_key = self._cache_key(alias, request) if (temperature == 0 and not stream) else None
-        if cache_key is not None and self.cache is not None:
-            hit = self.cache.get_cache(cache_key=cache_key)
+        if cache_key is not None and self._writer is not None:
+            hit = self._writer.get(cache_key)
             if isinstance(hit, dict) and "text" in hit:
                 usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
                 self._record(usage)
@@ -97,8 +101,10 @@ class ModelService:
             if stream:
                 result = self._stream(alias, request, metadata, on_text)
             else:
-                response = self.router.completion(
-                    model=alias, metadata=metadata, drop_params=True, **request
+                response = run(
+                    self.router.acompletion(
+                        model=alias, metadata=metadata, drop_params=True, **request
+                    )
                 )
                 result = _from_response(response)
         except Exception as exc:
@@ -110,15 +116,15 @@ class ModelService:
             result.usage.prompt_tokens + result.usage.completion_tokens,
             result.usage.cost_usd,
         )
-        if cache_key is not None and self.cache is not None:
-            self.cache.add_cache(
+        if cache_key is not None and self._writer is not None:
+            self._writer.add(
+                cache_key,
                 {
                     "text": result.text,
                     "model": result.usage.model,
                     "deployment": result.deployment,
                     "provider_metadata": result.provider_metadata,
                 },
-                cache_key=cache_key,
             )
         return result
 
@@ -189,10 +195,19 @@ class ModelService:
     def _cache_key(self, alias: str, request: dict[str, Any]) -> str | None:
         if self.cache is None:
             return None
-        from ragline.llm.cache import cache_model_key
+        model = self._model_keys.get(alias)
+        if model is None:
+            from ragline.llm.cache import cache_model_key
 
-        model = cache_model_key(alias, self.deployments.get(alias, []))
+            model = self._model_keys[alias] = cache_model_key(
+                alias, self.deployments.get(alias, [])
+            )
         return str(self.cache.get_cache_key(model=model, **request))
+
+    def flush(self) -> None:
+        """Wait until every answer of this run is stored in the response cache."""
+        if self._writer is not None:
+            self._writer.flush()
 
     # -- usage -----------------------------------------------------------------
     def _record(self, usage: Usage) -> None:

@@ -91,15 +91,19 @@ def render_text(template: Template, values: dict[str, Any]) -> str:
             f"{template.name}:{template.file_line(exc.lineno)}: {exc.message}"
         ) from None
     except UndefinedError as exc:
-        line = _line_of(exc, template)
-        where = f"{template.name}:{line}" if line else template.name
         raise PromptError(
-            f"{where}: {exc.message}; bind it under the prompt step's `vars:`"
+            f"{_where(exc, template)}: {exc.message}; bind it under the prompt step's `vars:`"
         ) from None
     except SecurityError as exc:
-        line = _line_of(exc, template)
-        where = f"{template.name}:{line}" if line else template.name
-        raise PromptError(f"{where}: refused by the template sandbox: {exc}") from None
+        raise PromptError(
+            f"{_where(exc, template)}: refused by the template sandbox: {exc}"
+        ) from None
+
+
+def _where(exc: Exception, template: Template) -> str:
+    """`name:line` of the template line that raised, or just the name."""
+    line = _line_of(exc, template)
+    return f"{template.name}:{line}" if line else template.name
 
 
 def split_messages(text: str) -> list[Message]:

@@ -79,7 +79,13 @@ RoutingStrategy = Literal[
 class Routing(Strict):
     """How the LiteLLM Router picks deployments and what it does on failure."""
 
-    strategy: RoutingStrategy = "simple-shuffle"
+    strategy: RoutingStrategy = Field(
+        default="simple-shuffle",
+        description=(
+            "LiteLLM routing strategy. usage-based-routing picks the deployment with the most "
+            "rpm/tpm headroom; with cache type redis those counters are shared by all workers."
+        ),
+    )
     num_retries: int = Field(default=2, ge=0)
     timeout: float = Field(default=60, gt=0)
     retry_after: float = Field(default=0, ge=0, description="Minimum seconds before a retry.")
@@ -158,11 +164,26 @@ class CacheSpec(Strict):
     """The model-response cache (LiteLLM caching)."""
 
     type: Literal["disk", "redis", "none"] = "disk"
-    url: str | None = Field(default=None, description="redis://host:port/db for type redis.")
+    url: str | None = Field(
+        default=None,
+        description=(
+            "For type redis: redis://[:password@]host:port/db, or env:NAME / secret:BLOCK "
+            "holding that URL. Besides cached answers, the LiteLLM Router keeps its per-deployment "
+            "rpm/tpm counters and cooldowns there, shared by every worker."
+        ),
+    )
+    namespace: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description=(
+            "Prefix of this workflow's Redis keys (default ragline); workers that should share "
+            "cache hits and rate limits use the same one."
+        ),
+    )
     dir: str | None = Field(
         default=None, description="Folder for type disk (default .ragline/cache)."
     )
-    ttl: float | None = Field(default=None, gt=0)
+    ttl: float | None = Field(default=None, gt=0, description="Seconds a cached answer lives.")
 
 
 class Budget(Strict):

@@ -34,6 +34,22 @@ from typing import Any
 BEHAVIORS = ("ok", "429", "500", "401", "hang", "malformed", "no_choices")
 
 
+class Headers(dict[str, str]):
+    """Request headers; names compare case-insensitively, as in HTTP (clients differ in case)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((k.lower(), v) for k, v in items)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
 @dataclass
 class Recorded:
     """One request as the server saw it."""
@@ -80,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         behavior = fake.next_behavior(model, self.headers.get("X-Fake-Behavior"))
         peer = f"{self.client_address[0]}:{self.client_address[1]}"
         fake.record(
-            Recorded(self.path, model, behavior, dict(self.headers.items()), body, peer=peer)
+            Recorded(self.path, model, behavior, Headers(self.headers.items()), body, peer=peer)
         )
         if fake.latency:
             time.sleep(fake.latency)
