@@ -59,13 +59,19 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     table.require()
     where = where_sql(config.where)
     depth = config.k if config.mode != "hybrid" else max(50, HYBRID_DEPTH * config.k)
-    rankings: list[list[dict[str, Any]]] = []
-    if config.mode in ("vector", "hybrid"):
-        vector = _query_vector(config, ctx, table)
-        rankings.append(table.search_vector(vector, depth, where))
-    if config.mode in ("fulltext", "hybrid"):
-        rankings.append(table.search_text(config.query, depth, where))
-    rows = reciprocal_rank_fusion(rankings) if config.mode == "hybrid" else rankings[0]
+    if config.mode == "fulltext":
+        rows = table.search_text(config.query, depth, where)
+    elif config.mode == "vector":
+        rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # BM25 runs while the query is embedded and the vectors searched: LanceDB
+        # and the model release the GIL, so hybrid costs about the slower of the two.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            text_rows = pool.submit(table.search_text, config.query, depth, where)
+            vector_rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
+            rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
     if config.min_score is not None:
         rows = [r for r in rows if r["score"] >= config.min_score]
     if not any(field.startswith("metadata.") for field in config.where or {}):
