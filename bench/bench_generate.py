@@ -71,9 +71,8 @@ def _ragline_call(ctx: Any, question: str) -> str:
         ),
         ctx,
     )
-    return generate(
-        GenerateConfig(model="answer", prompt=p, temperature=0, max_tokens=64), ctx
-    ).text
+    answer = generate(GenerateConfig(model="answer", prompt=p, temperature=0, max_tokens=64), ctx)
+    return str(answer.text)
 
 
 def _direct_call(lib: Any, fake: Any, question: str) -> str:
