@@ -4,7 +4,12 @@ All 2,117 passages of ../shared/data/msmarco-sample are embedded and indexed
 through ragline's own `embed` and `index` steps (local MiniLM, a LanceDB table
 in a temporary folder), then every query with relevance labels is answered by
 ragline's `retrieve` in each mode. Figures: nDCG@10, recall@10, MRR@10, and
-hybrid's ratio to each single mode.
+hybrid's ratio to each single mode, on all queries and on the held-out split.
+
+Hybrid's one parameter (alpha = 0.8, the vector weight of the convex fusion)
+was chosen on the first 300 labelled queries (the tuning split: alpha 0.7 and
+0.8 scored 0.8457 and 0.8465 nDCG@10 there, equal-weight RRF 0.8174); the
+other 700 are held out, and their figures are printed separately.
 
 Run: .venv/bin/python -m bench.bench_quality [--queries N]
 """
@@ -25,6 +30,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "msmarco-sample"
 MODES = ("fulltext", "vector", "hybrid")
 K = 10
+TUNING_SPLIT = 300  # the first labelled queries; alpha was chosen on these only
 
 
 def load() -> tuple[list[dict[str, str]], dict[str, str], dict[str, set[str]]]:
@@ -97,20 +103,28 @@ def main() -> int:
             scores[mode]["ndcg@10"].append(metrics.ndcg_at_k(ids, relevant, K))
             scores[mode]["recall@10"].append(metrics.recall_at_k(ids, relevant, K))
             scores[mode]["mrr@10"].append(metrics.mrr(ids, relevant))
-    means = {m: {k: sum(v) / len(v) for k, v in s.items()} for m, s in scores.items()}
-    print(f"\n{'mode':<10}{'nDCG@10':>10}{'recall@10':>11}{'MRR@10':>9}")
-    for mode in MODES:
-        row = means[mode]
-        print(f"{mode:<10}{row['ndcg@10']:>10.4f}{row['recall@10']:>11.4f}{row['mrr@10']:>9.4f}")
-    print()
     beats = True
-    for baseline in ("fulltext", "vector"):
-        ratios = {k: means["hybrid"][k] / means[baseline][k] for k in means["hybrid"]}
-        shown = "  ".join(f"{k} {v:.3f}x" for k, v in ratios.items())
-        print(f"hybrid / {baseline:<8}: {shown}")
-        beats = beats and ratios["ndcg@10"] > 1.0
+    for split, part in (("all queries", slice(None)), ("held-out", slice(TUNING_SPLIT, None))):
+        means = {m: {k: _mean(v[part]) for k, v in s.items()} for m, s in scores.items()}
+        count = len(scores["hybrid"]["ndcg@10"][part])
+        print(f"\n{split} ({count}):")
+        print(f"{'mode':<10}{'nDCG@10':>10}{'recall@10':>11}{'MRR@10':>9}")
+        for mode in MODES:
+            row = means[mode]
+            print(
+                f"{mode:<10}{row['ndcg@10']:>10.4f}{row['recall@10']:>11.4f}{row['mrr@10']:>9.4f}"
+            )
+        for baseline in ("fulltext", "vector"):
+            ratios = {k: means["hybrid"][k] / means[baseline][k] for k in means["hybrid"]}
+            shown = "  ".join(f"{k} {v:.3f}x" for k, v in ratios.items())
+            print(f"hybrid / {baseline:<8}: {shown}")
+            beats = beats and ratios["ndcg@10"] > 1.0
     print(f"\nhybrid beats BM25 and dense on nDCG@10: {'yes' if beats else 'NO'}")
     return 0 if beats else 1
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 if __name__ == "__main__":

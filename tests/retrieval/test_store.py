@@ -120,15 +120,18 @@ def test_each_mode_finds_the_relevant_chunk(context, mode: str) -> None:  # type
     assert found == sorted(found, key=lambda c: -c.score)
 
 
-def test_hybrid_scores_are_normalised_and_min_score_filters(context) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fusion", ["convex", "rrf"])
+def test_hybrid_scores_are_normalised_and_min_score_filters(context, fusion: str) -> None:  # type: ignore[no-untyped-def]
     ingest(context, TEXTS)
-    query = RetrieveConfig(query="LanceDB vectors folder", store="docs", k=6)
-    scores = [c.score for c in retrieve(query, context("retrieve"))]
-    assert scores[0] == pytest.approx(1.0) and all(0 < s <= 1 for s in scores)
-    strict = query.model_copy(update={"min_score": 0.9})
-    assert [c.score for c in retrieve(strict, context("retrieve"))] == [
-        s for s in scores if s >= 0.9
-    ]
+    query = RetrieveConfig(query="LanceDB vectors folder", store="docs", k=6, fusion=fusion)
+    found = retrieve(query, context("retrieve"))
+    scores = [c.score for c in found]
+    assert found[0].source == "stores.md"  # first by words and by meaning: 1.0 either way
+    assert scores[0] == pytest.approx(1.0) and all(0 <= s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    strict = query.model_copy(update={"min_score": 0.5})
+    kept = [c.score for c in retrieve(strict, context("retrieve"))]
+    assert kept == [s for s in scores if s >= 0.5] and len(kept) < len(scores)
 
 
 def test_where_filters_by_metadata(context) -> None:  # type: ignore[no-untyped-def]

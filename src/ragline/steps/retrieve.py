@@ -1,8 +1,9 @@
 """`retrieve`: the k chunks of a store that best answer a query.
 
 `vector` finds paraphrases, `fulltext` (BM25) finds exact terms and names,
-`hybrid` fuses both by reciprocal rank and is the default because it beats
-either alone on real retrieval sets (see bench/bench_quality.py).
+`hybrid` fuses both (a convex combination of normalised scores by default, or
+reciprocal rank) and is the default because it beats either alone on real
+retrieval sets (see bench/bench_quality.py).
 """
 
 from __future__ import annotations
@@ -44,7 +45,18 @@ class RetrieveConfig(StepConfig):
     min_score: float | None = Field(
         None,
         description="Drop chunks scoring below this (cosine similarity for vector, BM25 for "
-        "fulltext, normalised RRF in [0, 1] for hybrid).",
+        "fulltext, the fused score in [0, 1] for hybrid).",
+    )
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex",
+        description="hybrid: convex combination of normalised scores, or reciprocal-rank fusion.",
+    )
+    alpha: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="hybrid convex fusion: weight of the vector score (1 - alpha for BM25). "
+        "0.8 was chosen on a tuning split of MS MARCO queries (bench/bench_quality.py).",
     )
 
 
@@ -53,7 +65,7 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
     from ragline.store import where_sql
     from ragline.store.filters import metadata_matches
-    from ragline.store.fusion import reciprocal_rank_fusion
+    from ragline.store.fusion import convex_fusion, reciprocal_rank_fusion
 
     table = open_store(ctx, config.store)
     table.require()
@@ -71,7 +83,10 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
         with ThreadPoolExecutor(max_workers=1) as pool:
             text_rows = pool.submit(table.search_text, config.query, depth, where)
             vector_rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
-            rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
+            if config.fusion == "rrf":
+                rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
+            else:
+                rows = convex_fusion(vector_rows, text_rows.result(), alpha=config.alpha)
     if config.min_score is not None:
         rows = [r for r in rows if r["score"] >= config.min_score]
     if not any(field.startswith("metadata.") for field in config.where or {}):
