@@ -73,3 +73,13 @@ def test_a_gate_on_a_metric_not_computed_is_an_error(tmp_path: Path) -> None:
 def test_an_empty_answer_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(StepError, match="empty"):
         evaluate(EvaluateConfig(answer="  ", contexts=CONTEXTS), _ctx(tmp_path))
+
+
+def test_citations_are_not_counted_as_unsupported_sentences() -> None:
+    from ragline.evaluation.metrics import groundedness
+
+    score, unsupported = groundedness(
+        "Plugins add step types. [plugins.md#0] Entry points register them. [faq.html#1]",
+        ["Plugins add step types to ragline.", "Entry points register them at install time."],
+    )
+    assert (score, unsupported) == (1.0, [])

@@ -41,6 +41,9 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * p * rec / (p + rec)
 
 
+_CITATION = re.compile(r"\[[^\]\s]+#\d+\]")
+
+
 def groundedness(
     answer: str, contexts: list[str], threshold: float = 0.5
 ) -> tuple[float, list[str]]:
@@ -48,7 +51,9 @@ def groundedness(
 
     Returns the score and the unsupported sentences (the worst examples a gate shows).
     """
-    sentences = [s for s in _SENTENCE.split(answer.strip()) if _tokens(s)]
+    # Citations such as [faq.html#1] point at contexts; they are not claims to check.
+    uncited = _CITATION.sub(" ", answer).strip()
+    sentences = [s for s in _SENTENCE.split(uncited) if _tokens(s)]
     if not sentences:
         return 0.0, []
     ctx_sets = [set(_tokens(c)) for c in contexts]
