@@ -93,9 +93,10 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: object) -> object:
     host = address[0] if isinstance(address, tuple) else None
-    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
-        if not (str(host).startswith("127.") or host in ("localhost", "::1")):
-            raise OSError(f"test tried to reach {address}: tests may only use 127.0.0.1")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    loopback = str(host).startswith("127.") or host in ("localhost", "::1")
+    if host is not None and inet and not loopback:
+        raise OSError(f"test tried to reach {address}: tests may only use 127.0.0.1")
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 
