@@ -105,6 +105,35 @@ def test_task_runs_are_named_after_step_ids_and_inputs_are_parameters(
     assert all(r["run"].state.is_completed() for r in runs.values())
 
 
+def test_a_step_reading_another_is_recorded_as_depending_on_it(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    """Upstream outputs are handed over without Prefect walking them, yet the
+    dependency is still recorded, so the UI draws the edge between the steps."""
+    path = write(
+        tmp_path,
+        """\
+        apiVersion: ragline/v1
+        name: edges
+        steps:
+          - id: numbers
+            uses: value
+            with: {value: {rows: [[1.5, 2.5], [3.5, 4.5]]}}
+          - id: copy
+            uses: value
+            with: {value: "${{ steps.numbers.output.rows }}"}
+        outputs:
+          rows: "${{ steps.copy.output }}"
+        """,
+    )
+    state = run(path, registry)
+    assert state.result() == {"rows": [[1.5, 2.5], [3.5, 4.5]]}
+    runs = task_runs(state.state_details.flow_run_id)
+    upstream = runs["copy"]["run"].task_inputs["upstream"]
+    assert [str(ref.id) for ref in upstream] == [str(runs["numbers"]["run"].id)]
+    assert runs["numbers"]["run"].task_inputs["upstream"] == []
+
+
 def test_independent_steps_run_concurrently(
     tmp_path: Path, registry: Registry, prefect: str
 ) -> None:

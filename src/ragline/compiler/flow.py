@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque
 
 from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
@@ -259,6 +260,20 @@ def _task_runner(workflow: Workflow, step_count: int) -> Any:
     return ThreadPoolTaskRunner(max_workers=max(4, step_count))
 
 
+def _handover(future: Any, workflow: Workflow) -> Any:
+    """An upstream future as a downstream task's input, resolved but never walked.
+
+    Prefect walks every task input looking for futures to resolve and to record
+    as dependencies; inside a step's output (thousands of chunks with their
+    vectors) that walk cost seconds per step. `opaque` still waits for the
+    future, resolves it and records the dependency, but does not look inside.
+    Dask ships its own futures through the inputs, so its runner gets them bare.
+    """
+    if workflow.execution.task_runner == "dask":
+        return future
+    return opaque(future)
+
+
 def _signature(workflow: Workflow) -> inspect.Signature:
     params = []
     for name, spec in workflow.inputs.items():
@@ -300,7 +315,7 @@ def compile_workflow(
                 spec = p.spec
                 step_type = ctx.registry.get(spec.uses)
                 seed = _seed(ctx, p, step_type, inputs)
-                upstream = {dep: futures[dep] for dep in sorted(p.after)}
+                upstream = {dep: _handover(futures[dep], workflow) for dep in sorted(p.after)}
                 futures[spec.id] = tasks[spec.id].submit(
                     upstream=upstream, inputs=inputs, seed=seed, run_id=run_id
                 )
@@ -331,7 +346,9 @@ def compile_workflow(
                 raise failure
             return outputs
         finally:
-            ctx.services_by_run.pop(run_id, None)
+            services = ctx.services_by_run.pop(run_id, None)
+            if services is not None:
+                services.close()
 
     body.__signature__ = _signature(workflow)  # type: ignore[attr-defined]
     body.__annotations__ = {n: PYTHON_TYPES[s.type] for n, s in workflow.inputs.items()} | {
