@@ -272,3 +272,31 @@ def test_usage_is_summed_over_the_run_in_one_artifact(
     assert [r["model"] for r in rows] == ["openai/m", "TOTAL"]
     assert rows[0]["calls"] == rows[-1]["calls"] == 2
     assert rows[-1]["prompt_tokens"] == rows[0]["prompt_tokens"] > 0
+
+
+def test_a_long_lived_process_does_not_accumulate_routers(
+    tmp_path: Path, openai_server: FakeOpenAI, prefect: str
+) -> None:
+    """Each run's Router leaves LiteLLM's callback lists when the run ends (as `serve` needs)."""
+    import litellm
+
+    def hooks() -> int:
+        return sum(
+            len(getattr(litellm, name))
+            for name in (
+                "callbacks",
+                "success_callback",
+                "_async_success_callback",
+                "failure_callback",
+                "_async_failure_callback",
+            )
+        )
+
+    path = qa_workflow(tmp_path, {"answer": fake_deployments(openai_server, "m")})
+    flow = compile_workflow(load_workflow(path))
+    flow(question="first?")
+    after_one = hooks()
+    for i in range(3):
+        flow(question=f"question {i}?")
+    assert hooks() == after_one
+    assert len(openai_server.calls("m")) == 4

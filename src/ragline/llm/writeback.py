@@ -51,3 +51,10 @@ class CacheWriter:
             last = self._last
         if last is not None:
             last.result()
+
+    def close(self) -> None:
+        """Flush, then stop the writer thread (a run's service is done with it)."""
+        try:
+            self.flush()
+        finally:
+            self._pool.shutdown(wait=True)

@@ -35,6 +35,25 @@ class RunServices:
                 self._items[key] = factory()
             return self._items[key]  # type: ignore[no-any-return]
 
+    def close(self) -> None:
+        """At the end of a run: close every resource that can be closed, each once.
+
+        A resource that fails to close is logged and the others are still closed;
+        the run's result does not depend on it.
+        """
+        with self._lock:
+            items, self._items = list(self._items.values()), {}
+        for item in items:
+            close = getattr(item, "close", None)
+            if not callable(close):
+                continue
+            try:
+                close()
+            except Exception as exc:  # one broken resource must not keep the others open
+                logging.getLogger("ragline").warning(
+                    "could not close %s at the end of the run: %s", type(item).__name__, exc
+                )
+
 
 @dataclass
 class RunInfo:
