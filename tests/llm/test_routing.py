@@ -150,3 +150,57 @@ def test_calls_to_one_deployment_reuse_one_connection(openai_server: FakeOpenAI,
     for i in range(8):
         svc.complete("answer", [{"role": "user", "content": f"q{i}"}])
     assert len({r.peer for r in openai_server.calls("m")}) == 1
+
+
+def test_a_one_deployment_alias_that_keeps_failing_gets_every_retry(
+    openai_server: FakeOpenAI, service
+) -> None:
+    """Its first attempt skips the Router; the retries and the final report are the Router's."""
+    openai_server.set_behavior("down", "500")
+    svc = service(models={"answer": deployments(openai_server, "down")}, routing={"num_retries": 2})
+    with pytest.raises(StepError) as err:
+        svc.complete("answer", USER)
+    assert len(openai_server.calls("down")) == 3  # the first attempt and two retries
+    message = str(err.value)
+    assert "model alias 'answer': no deployment answered (3 failed attempts)" in message
+    assert "answer[0] (openai/down): InternalServerError" in message
+    assert err.value.retryable
+
+
+def test_a_rejected_key_is_not_retried(openai_server: FakeOpenAI, service, api_key: str) -> None:
+    openai_server.set_behavior("m", "401")
+    svc = service(models={"answer": deployments(openai_server, "m")}, routing={"num_retries": 2})
+    with pytest.raises(StepError) as err:
+        svc.complete("answer", USER)
+    assert len(openai_server.calls("m")) == 1
+    message = str(err.value)
+    assert "(1 failed attempts)" in message
+    assert "answer[0] (openai/m): AuthenticationError" in message
+    assert not err.value.retryable
+    assert api_key not in message
+
+
+def test_only_aliases_with_nothing_to_route_skip_the_router(
+    openai_server: FakeOpenAI, service
+) -> None:
+    svc = service(
+        models={
+            "single": deployments(openai_server, "a"),
+            "pair": deployments(openai_server, "a", "b"),
+            "paced": deployments(openai_server, "a", rpm=600),
+            "guarded": deployments(openai_server, "a"),
+            "spare": deployments(openai_server, "b"),
+        },
+        routing={"fallbacks": {"guarded": ["spare"]}},
+    )
+    assert sorted(svc.direct) == ["single", "spare"]
+    route = svc.direct["single"]
+    assert route.deployment_id == "single[0]"
+    assert route.params["max_retries"] == 0 and "rpm" not in route.params
+    answer = svc.complete("single", USER)
+    assert answer.deployment == "single[0]" and answer.usage.model == "openai/a"
+    assert answer.usage.retries == 0
+    no_retries = service(
+        models={"single": deployments(openai_server, "a")}, routing={"num_retries": 0}
+    )
+    assert no_retries.direct == {}

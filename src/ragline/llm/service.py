@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragline.llm.budget import BudgetTracker
+from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
 from ragline.llm.loop import run
 from ragline.llm.types import Usage
@@ -44,19 +45,36 @@ class ModelService:
 
     def __init__(self, workflow: Workflow, workflow_dir: Path) -> None:
         from ragline.llm.cache import build_cache
-        from ragline.llm.router import build_router, model_list
+        from ragline.llm.router import model_list
 
         self.workflow = workflow
-        self.router = build_router(workflow)
+        self._router: Any = None
         self.deployments: dict[str, list[dict[str, Any]]] = {}
-        for item in model_list(workflow):
+        items = model_list(workflow)
+        for item in items:
             self.deployments.setdefault(item["model_name"], []).append(item)
+        self.direct = direct_routes(workflow, items)
         self.cache = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
         self._writer = CacheWriter(self.cache) if self.cache is not None else None
         self._model_keys: dict[str, str] = {}
         self.budget = BudgetTracker(workflow.budget)
         self._usage: list[Usage] = []
         self._lock = threading.Lock()
+
+    @property
+    def router(self) -> Any:
+        """The run's LiteLLM Router, built on first need.
+
+        A run whose aliases all have nothing to route (see `ragline.llm.direct`)
+        and whose calls all succeed at once never builds one.
+        """
+        if self._router is None:
+            with self._lock:
+                if self._router is None:
+                    from ragline.llm.router import build_router
+
+                    self._router = build_router(self.workflow)
+        return self._router
 
     # -- the call --------------------------------------------------------------
     def complete(
@@ -101,12 +119,10 @@ class ModelService:
             if stream:
                 result = self._stream(alias, request, metadata, on_text)
             else:
-                response = run(
-                    self.router.acompletion(
-                        model=alias, metadata=metadata, drop_params=True, **request
-                    )
-                )
+                response, deployment, extra_retries = self._call(alias, request, metadata)
                 result = _from_response(response)
+                result.deployment = deployment or result.deployment
+                result.usage.retries += extra_retries
         except Exception as exc:
             raise model_error(exc, alias, metadata) from None
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
@@ -127,6 +143,106 @@ class ModelService:
                 },
             )
         return result
+
+    def _call(
+        self, alias: str, request: dict[str, Any], metadata: dict[str, Any]
+    ) -> tuple[Any, str, int]:
+        """(response, deployment id when known here, retries the Router did not count).
+
+        A direct attempt is a plain synchronous LiteLLM call in the step's own
+        thread: no hand-over to the event loop, no Router. Routed calls run on
+        the process's one event loop (`ragline.llm.loop`).
+        """
+        route = self.direct.get(alias)
+        if route is None:
+            response = run(
+                self.router.acompletion(model=alias, metadata=metadata, drop_params=True, **request)
+            )
+            return response, "", 0
+        from ragline.llm._litellm import litellm
+
+        try:
+            response = litellm().completion(
+                **route.params,
+                **request,
+                metadata={"model_group": alias},
+                drop_params=True,
+                num_retries=0,
+            )
+            return response, route.deployment_id, 0
+        except Exception as exc:
+            self._before_router_retry(exc, route, metadata)
+        response = run(
+            self.router.acompletion(
+                model=alias,
+                metadata=metadata,
+                drop_params=True,
+                num_retries=self.workflow.routing.num_retries - 1,
+                **request,
+            )
+        )
+        return response, "", 1
+
+    def _embedding(self, alias: str, texts: list[str], metadata: dict[str, Any]) -> Any:
+        """The embedding call, direct first for an alias with nothing to route."""
+        route = self.direct.get(alias)
+        if route is None:
+            return run(self.router.aembedding(model=alias, input=texts, metadata=metadata))
+        from ragline.llm._litellm import litellm
+
+        try:
+            return litellm().embedding(
+                **route.params, input=texts, metadata={"model_group": alias}, num_retries=0
+            )
+        except Exception as exc:
+            self._before_router_retry(exc, route, metadata)
+        return run(
+            self.router.aembedding(
+                model=alias,
+                input=texts,
+                metadata=metadata,
+                num_retries=self.workflow.routing.num_retries - 1,
+            )
+        )
+
+    def _before_router_retry(
+        self, exc: Exception, route: DirectRoute, metadata: dict[str, Any]
+    ) -> None:
+        """After a failed direct attempt: give up as the Router would, or wait as it would.
+
+        A retried attempt is recorded, so a final error lists it with the Router's own.
+        """
+        from ragline.llm._litellm import litellm
+
+        lib = litellm()
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, lib.NotFoundError) or (
+            isinstance(status, int) and not lib.should_retry(status)
+        ):
+            # A bad request or a wrong key: the Router does not retry these either.
+            metadata["model_info"] = {"id": route.deployment_id}
+            metadata["deployment"] = route.params.get("model")
+            raise exc
+        metadata["previous_models"] = [
+            {
+                "deployment_id": route.deployment_id,
+                "model": route.params.get("model"),
+                "exception_type": type(exc).__name__,
+                "exception_string": str(exc),
+            }
+        ]
+        headers = getattr(exc, "litellm_response_headers", None)
+        if headers is None:
+            headers = getattr(getattr(exc, "response", None), "headers", None)
+        retries = self.workflow.routing.num_retries
+        time.sleep(
+            lib.calculate_retry_after(
+                remaining_retries=retries,
+                max_retries=retries,
+                response_headers=headers,
+                min_timeout=self.workflow.routing.retry_after,
+            )
+        )
 
     def _stream(
         self,
@@ -173,7 +289,7 @@ class ModelService:
         metadata: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            response = self.router.embedding(model=alias, input=texts, metadata=metadata)
+            response = self._embedding(alias, texts, metadata)
         except Exception as exc:
             raise model_error(exc, alias, metadata) from None
         hidden = getattr(response, "_hidden_params", {}) or {}
@@ -208,6 +324,20 @@ class ModelService:
         """Wait until every answer of this run is stored in the response cache."""
         if self._writer is not None:
             self._writer.flush()
+
+    def close(self) -> None:
+        """End of the run: land pending cache writes, unhook the Router from LiteLLM.
+
+        Each Router adds its callbacks to LiteLLM's process-wide lists, and every
+        later call of the process runs them; a long-lived process (`ragline serve`,
+        a worker) would otherwise slow down with every run it has served.
+        """
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            if self._router is not None:
+                self._router.discard()
 
     # -- usage -----------------------------------------------------------------
     def _record(self, usage: Usage) -> None:

@@ -26,7 +26,7 @@ def _fields(kwargs: dict[str, Any], start_time: Any, end_time: Any) -> dict[str,
         latency_s = payload.get("response_time")
     cost = payload.get("response_cost", kwargs.get("response_cost"))
     return {
-        "model": payload.get("model") or kwargs.get("model"),
+        "model": _qualified(payload.get("model") or kwargs.get("model"), payload),
         "alias": payload.get("model_group"),
         "call_type": payload.get("call_type"),
         "prompt_tokens": payload.get("prompt_tokens"),
@@ -35,6 +35,18 @@ def _fields(kwargs: dict[str, Any], start_time: Any, end_time: Any) -> dict[str,
         "latency_ms": None if latency_s is None else round(float(latency_s) * 1000, 2),
         "cache_hit": payload.get("cache_hit"),
     }
+
+
+def _qualified(model: Any, payload: dict[str, Any]) -> Any:
+    """`openai/gpt-4o-mini` as in `models:`, whether or not a Router made the call.
+
+    A routed call reports the deployment's model as written; a plain LiteLLM
+    call (see `ragline.llm.direct`) reports it without its provider prefix.
+    """
+    provider = payload.get("custom_llm_provider")
+    if isinstance(model, str) and provider and not model.startswith(f"{provider}/"):
+        return f"{provider}/{model}"
+    return model
 
 
 def install_model_call_events() -> Any:
