@@ -91,7 +91,9 @@ def test_embed_goes_through_litellm_over_http_in_batches_and_caches(
 
     assert [len(c.vector or []) for c in embedded] == [8, 8, 8]  # the fake server's dimension
     sent = [r.body["input"] for r in openai_server.calls("emb")]
-    assert sent == [[CHUNKS[0]["text"], CHUNKS[1]["text"]], [CHUNKS[2]["text"]]]
+    longest_first = sorted((c["text"] for c in CHUNKS), key=len, reverse=True)
+    assert sent == [longest_first[:2], longest_first[2:]]  # batches of similar lengths
+    assert [c.id for c in embedded] == [c["id"] for c in CHUNKS]  # returned in input order
     assert (ctx.metrics["embedded"], ctx.metrics["reused"]) == (3, 0)
 
     again = context("embed")

@@ -65,7 +65,10 @@ def _embed_missing(
     from ragline.llm.usage import record_usage
 
     service = model_service(ctx)
-    items = list(todo.items())
+    # Longest first, so each batch holds texts of about the same length: a batch
+    # is padded to its longest text, and a mixed batch (a document's full chunks
+    # beside its short last one) made the model do a third more work.
+    items = sorted(todo.items(), key=lambda item: len(item[1]), reverse=True)
     total = Usage()
     out: dict[str, bytes] = {}
     for start in range(0, len(items), config.batch_size):
