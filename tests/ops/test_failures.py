@@ -66,7 +66,10 @@ outputs:
             **WAIT_STEP,
             "PREFECT_API_URL": url,
             "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PREFECT_CLIENT_MAX_RETRIES": "0",  # Prefect's default retries take minutes
+            # Prefect's default 5 retries take minutes once the server is gone; none at
+            # all turns a busy SQLite's 503 (which the client is meant to retry) into a
+            # failed step before the server is stopped.
+            "PREFECT_CLIENT_MAX_RETRIES": "2",
         }
         proc = subprocess.Popen(
             [exe, "run", "midrun.yaml", "--json"],
@@ -76,7 +79,13 @@ outputs:
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_for(lambda: (tmp_path / "started").exists(), 60, "the waiting step to start")
+        try:
+            wait_for(lambda: (tmp_path / "started").exists(), 90, "the waiting step to start")
+        except AssertionError:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            message = f"the run did not reach its waiting step:\n{err[-3000:]}"
+            raise AssertionError(message) from None
     # The server is gone; let the step finish.
     (tmp_path / "go").touch()
     stdout, stderr = proc.communicate(timeout=120)
