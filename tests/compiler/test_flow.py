@@ -134,6 +134,30 @@ def test_a_step_reading_another_is_recorded_as_depending_on_it(
     assert runs["numbers"]["run"].task_inputs["upstream"] == []
 
 
+def test_task_runs_carry_the_tags_the_workflow_sets_and_no_others(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    """A tag is a Prefect concurrency-limit key that each task run asks the server
+    for; a SQLite-backed server sometimes answers that with a 503 the client waits
+    2 s on, so ragline adds none of its own."""
+    path = write(
+        tmp_path,
+        """\
+        apiVersion: ragline/v1
+        name: tagged
+        defaults: {tags: [nightly]}
+        steps:
+          - {id: plain, uses: value, with: {value: 1}}
+          - {id: marked, uses: value, tags: [gpu], with: {value: 2}}
+        """,
+    )
+    state = run(path, registry)
+    assert state.is_completed()
+    runs = task_runs(state.state_details.flow_run_id)
+    assert sorted(runs["plain"]["run"].tags) == ["nightly"]
+    assert sorted(runs["marked"]["run"].tags) == ["gpu", "nightly"]
+
+
 def test_independent_steps_run_concurrently(
     tmp_path: Path, registry: Registry, prefect: str
 ) -> None:
