@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from ragline.testing.prefect_server import local_prefect_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -58,43 +59,6 @@ for n in range(1, int(sys.argv[2]) + 1):
     times.append(time.perf_counter() - started)
 print(json.dumps(times))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-ui",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PREFECT_HOME": str(home)},
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError((home / "server.log").read_text()[-2000:])
 
 
 def timed_cli(*args: str, env: dict[str, str]) -> float:
@@ -140,9 +104,8 @@ def main() -> int:
         "PREFECT_LOGGING_LEVEL": "ERROR",
     }
     os.environ.update(base_env)
-    server, url = start_server(home)
-    env = {**base_env, "PREFECT_API_URL": url}
-    try:
+    with local_prefect_server(home) as url:
+        env = {**base_env, "PREFECT_API_URL": url}
         paths = []
         for i in range(WORKFLOWS):
             path = work / f"bench-ops-{i}.yaml"
@@ -219,9 +182,6 @@ def main() -> int:
         print(f"flow-run overhead, 2-step workflow in-process, median of {RUNS} runs:")
         for mode, median in medians.items():
             print(f"  {mode:<34}{median:7.3f} s  ratio {median / base:.2f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return 0
 
 

@@ -14,12 +14,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ragline.testing.prefect_server import free_port, local_prefect_server
 
 pytest_plugins = ["ragline.testing.fixtures"]
 
@@ -27,15 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # Settings must be in the environment before anything imports prefect or litellm.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="ragline-tests-"))
-_PREFECT_PORT = _free_port()
+_PREFECT_PORT = free_port()
 os.environ.update(
     {
         "PREFECT_HOME": str(_SESSION_HOME / "prefect"),
@@ -54,44 +48,10 @@ os.environ.update(
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
     """A real Prefect server on loopback for the session; its API URL."""
-    url = os.environ["PREFECT_API_URL"]
-    log = open(_SESSION_HOME / "prefect-server.log", "w")  # noqa: SIM115 - lives for the session
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(_PREFECT_PORT),
-            "--no-ui",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError((_SESSION_HOME / "prefect-server.log").read_text()[-3000:])
-        time.sleep(0.25)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with local_prefect_server(
+        Path(os.environ["PREFECT_HOME"]), port=_PREFECT_PORT, timeout=90
+    ) as url:
+        yield url
 
 
 @pytest.fixture

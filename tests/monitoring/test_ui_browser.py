@@ -6,14 +6,8 @@ and a failed step's error with its id and the user's words."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from monitoring_helpers import task_run_states, write
+
+from ragline.testing.prefect_server import free_port, local_prefect_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,52 +51,21 @@ DOOMED = """\
     """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Prefect server with its UI on 127.0.0.1 (the session's server runs without one)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)")
     home = tmp_path_factory.mktemp("prefect-ui")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
+    ui_env = {
         "PREFECT_API_URL": f"{url}/api",
         "PREFECT_UI_API_URL": f"{url}/api",
         "PREFECT_UI_ENABLED": "true",
     }
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError((home / "server.log").read_text()[-3000:])
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with local_prefect_server(home, port=port, env=ui_env, ui=True, timeout=120):
+        yield url
 
 
 def run_workflow(cli: Any, path: Path, ui: str, plugin_env: dict[str, str]) -> dict[str, Any]:

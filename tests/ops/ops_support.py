@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+
+from ragline.testing.prefect_server import local_prefect_server
 
 T = TypeVar("T")
 Cli = Callable[..., "subprocess.CompletedProcess[str]"]  # the `cli` fixture
@@ -78,12 +78,6 @@ def task_names(flow_run_id: Any) -> list[str]:
     return sorted(t.name for t in runs)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, step: float = 0.5) -> T:
     deadline = time.monotonic() + timeout
     while True:
@@ -98,44 +92,8 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, step: float 
 @contextmanager
 def own_server(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """A Prefect server of this test's own on a free loopback port; yields its API URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "server.log"
-    server_env = {**os.environ, "PREFECT_HOME": str(home), **(env or {})}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-ui",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=server_env,
-        )
-        try:
-
-            def healthy() -> bool:
-                if proc.poll() is not None:
-                    raise AssertionError(log_path.read_text()[-3000:])
-                try:
-                    with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
-                        return bool(r.status == 200)
-                except OSError:
-                    return False
-
-            wait_for(healthy, 90, "the Prefect server", step=0.25)
-            yield url
-        finally:
-            stop(proc)
+    with local_prefect_server(home, env=env, timeout=90) as url:
+        yield url
 
 
 def stop(proc: subprocess.Popen[Any], timeout: float = 20) -> None:

@@ -15,11 +15,12 @@ from ops_support import (
     Cli,
     api,
     execute_flow_run,
-    free_port,
     greet_workflow,
     own_server,
     wait_for,
 )
+
+from ragline.testing.prefect_server import free_port
 
 HERE = Path(__file__).resolve().parent
 WAIT_STEP = {"PYTHONPATH": str(HERE), "RAGLINE_PLUGINS": "ragline_ops_steps"}
