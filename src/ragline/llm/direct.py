@@ -35,7 +35,7 @@ class DirectRoute:
 def direct_routes(workflow: Workflow, items: list[dict[str, Any]]) -> dict[str, DirectRoute]:
     """alias -> its direct route, for the aliases that have nothing to route.
 
-    None when retries are off: a failed direct attempt is retried through the
+    Empty when retries are off: a failed direct attempt is retried through the
     Router, and with `num_retries: 0` there must be no second attempt.
     """
     routing = workflow.routing

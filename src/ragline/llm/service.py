@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,63 +147,64 @@ class ModelService:
     def _call(
         self, alias: str, request: dict[str, Any], metadata: dict[str, Any]
     ) -> tuple[Any, str, int]:
-        """(response, deployment id when known here, retries the Router did not count).
-
-        A direct attempt is a plain synchronous LiteLLM call in the step's own
-        thread: no hand-over to the event loop, no Router. Routed calls run on
-        the process's one event loop (`ragline.llm.loop`).
-        """
-        route = self.direct.get(alias)
-        if route is None:
-            response = run(
-                self.router.acompletion(model=alias, metadata=metadata, drop_params=True, **request)
-            )
-            return response, "", 0
+        """A completion call, direct first for an alias with nothing to route."""
         from ragline.llm._litellm import litellm
 
-        try:
-            response = litellm().completion(
+        return self._direct_first(
+            alias,
+            metadata,
+            direct=lambda route: litellm().completion(
                 **route.params,
                 **request,
                 metadata={"model_group": alias},
                 drop_params=True,
                 num_retries=0,
-            )
-            return response, route.deployment_id, 0
-        except Exception as exc:
-            self._before_router_retry(exc, route, metadata)
-        response = run(
-            self.router.acompletion(
-                model=alias,
-                metadata=metadata,
-                drop_params=True,
-                num_retries=self.workflow.routing.num_retries - 1,
-                **request,
-            )
+            ),
+            routed=lambda retries: self.router.acompletion(
+                model=alias, metadata=metadata, drop_params=True, **retries, **request
+            ),
         )
-        return response, "", 1
 
     def _embedding(self, alias: str, texts: list[str], metadata: dict[str, Any]) -> Any:
-        """The embedding call, direct first for an alias with nothing to route."""
-        route = self.direct.get(alias)
-        if route is None:
-            return run(self.router.aembedding(model=alias, input=texts, metadata=metadata))
+        """An embedding call, direct first for an alias with nothing to route."""
         from ragline.llm._litellm import litellm
 
-        try:
-            return litellm().embedding(
+        response, _, _ = self._direct_first(
+            alias,
+            metadata,
+            direct=lambda route: litellm().embedding(
                 **route.params, input=texts, metadata={"model_group": alias}, num_retries=0
-            )
+            ),
+            routed=lambda retries: self.router.aembedding(
+                model=alias, input=texts, metadata=metadata, **retries
+            ),
+        )
+        return response
+
+    def _direct_first(
+        self,
+        alias: str,
+        metadata: dict[str, Any],
+        direct: Callable[[DirectRoute], Any],
+        routed: Callable[[dict[str, int]], Coroutine[Any, Any, Any]],
+    ) -> tuple[Any, str, int]:
+        """(response, deployment id when known here, retries the Router did not count).
+
+        An alias with nothing to route makes its first attempt as a plain
+        synchronous LiteLLM call in the step's own thread (`direct`): no hand-over
+        to the event loop, no Router. If that fails, the Router makes the call
+        with one retry fewer. Every other alias is routed at once, on the
+        process's one event loop (`ragline.llm.loop`).
+        """
+        route = self.direct.get(alias)
+        if route is None:
+            return run(routed({})), "", 0
+        try:
+            return direct(route), route.deployment_id, 0
         except Exception as exc:
             self._before_router_retry(exc, route, metadata)
-        return run(
-            self.router.aembedding(
-                model=alias,
-                input=texts,
-                metadata=metadata,
-                num_retries=self.workflow.routing.num_retries - 1,
-            )
-        )
+        retries = {"num_retries": self.workflow.routing.num_retries - 1}
+        return run(routed(retries)), "", 1
 
     def _before_router_retry(
         self, exc: Exception, route: DirectRoute, metadata: dict[str, Any]
