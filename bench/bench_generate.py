@@ -30,6 +30,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,22 @@ def _router_call(router: Any, question: str) -> str:
     return str(response.choices[0].message.content)
 
 
+def _interleaved(
+    first: Callable[[str], object], second: Callable[[str], object], label: str
+) -> tuple[list[float], list[float]]:
+    """Seconds per call of `first` and `second`, alternated N times so drift hits both alike.
+
+    Every question is new, so no call is answered from a cache.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(N):
+        for call, seconds in zip((first, second), times, strict=True):
+            started = time.perf_counter()
+            call(f"{label} {i}")
+            seconds.append(time.perf_counter() - started)
+    return times
+
+
 def overhead(lib: Any) -> tuple[float, float]:
     from ragline.testing.openai_server import FakeOpenAI
 
@@ -118,15 +135,9 @@ def overhead(lib: Any) -> tuple[float, float]:
         for i in range(20):  # warm both paths (connection pools, lazy imports)
             _ragline_call(ctx, f"warm {i}")
             _direct_call(lib, fake, f"warm {i}")
-        direct: list[float] = []
-        ours: list[float] = []
-        for i in range(N):  # interleaved, so drift hits both alike
-            t = time.perf_counter()
-            _direct_call(lib, fake, f"question {i}")
-            direct.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            _ragline_call(ctx, f"question {i}")
-            ours.append(time.perf_counter() - t)
+        direct, ours = _interleaved(
+            lambda q: _direct_call(lib, fake, q), lambda q: _ragline_call(ctx, q), "question"
+        )
         # A Router hooks callbacks into LiteLLM that every later call of the process
         # runs, the direct ones included: it is measured after, and unhooked again.
         router = lib.Router(
@@ -145,15 +156,11 @@ def overhead(lib: Any) -> tuple[float, float]:
         )
         for i in range(20):
             _router_call(router, f"warm {i}")
-        direct_beside_router: list[float] = []
-        routed: list[float] = []
-        for i in range(N):
-            t = time.perf_counter()
-            _direct_call(lib, fake, f"routed question {i}")
-            direct_beside_router.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            _router_call(router, f"routed question {i}")
-            routed.append(time.perf_counter() - t)
+        direct_beside_router, routed = _interleaved(
+            lambda q: _direct_call(lib, fake, q),
+            lambda q: _router_call(router, q),
+            "routed question",
+        )
         router.discard()
         ratio = sum(ours) / sum(direct)
 
