@@ -81,7 +81,7 @@ outputs:
             text=True,
         )
         try:
-            wait_for(lambda: (tmp_path / "started").exists(), 90, "the waiting step to start")
+            wait_for(lambda: (tmp_path / "started").exists(), 60, "the waiting step to start")
         except AssertionError:
             proc.kill()
             _, err = proc.communicate(timeout=30)
