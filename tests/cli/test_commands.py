@@ -160,6 +160,7 @@ print(code, ",".join(heavy))
 """
 
 
+@pytest.mark.integration  # each case is a fresh `python` subprocess
 @pytest.mark.parametrize(
     "args",
     [

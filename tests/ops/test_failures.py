@@ -43,6 +43,7 @@ def test_an_unreachable_server_is_named_and_nothing_happens(
     assert result.stdout == ""
 
 
+@pytest.mark.integration
 def test_a_server_lost_mid_run_still_returns_the_local_result(tmp_path: Path) -> None:
     (tmp_path / "midrun.yaml").write_text(
         """\

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.integration  # runs lint-imports as a subprocess
 def test_import_linter_contracts_are_kept() -> None:
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert exe, "install the dev extra: pip install -e '.[dev]' (import-linter)"

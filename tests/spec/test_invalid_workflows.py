@@ -121,6 +121,7 @@ def test_a_file_that_is_not_utf8_is_reported_with_its_line(tmp_path: Path) -> No
     assert "not valid UTF-8" in diag.message
 
 
+@pytest.mark.integration  # the real `ragline` command
 def test_debug_shows_the_traceback_a_user_error_otherwise_hides() -> None:
     # Subprocess: --debug re-raises, and only an uncaught exception prints a traceback.
     result = subprocess.run(
