@@ -1,5 +1,5 @@
 """The shipped retrieval examples run offline through `ragline run`: ingest_docs
-indexes workflows/docs/, docs_qa answers from it with citations, and a
+indexes docs/, docs_qa answers from it with citations, and a
 prompt-injection question is refused before retrieval or the model."""
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ WORKFLOWS = ROOT / "workflows"
 
 @pytest.fixture
 def shipped(tmp_path: Path) -> Path:
-    """A copy of the shipped workflows, docs and prompts (their .ragline/ goes to tmp_path)."""
+    """A copy of the shipped workflows, prompts and docs/ beside them (.ragline/ goes to tmp)."""
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
     for name in ("docs_qa.yaml", "ingest_docs.yaml"):
-        shutil.copy(WORKFLOWS / name, tmp_path / name)
-    shutil.copytree(WORKFLOWS / "docs", tmp_path / "docs")
-    shutil.copytree(WORKFLOWS / "prompts", tmp_path / "prompts")
-    return tmp_path
+        shutil.copy(WORKFLOWS / name, workflows / name)
+    shutil.copytree(WORKFLOWS / "prompts", workflows / "prompts")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    return workflows
 
 
 def test_docs_qa_answers_a_plugin_question_citing_the_docs(
@@ -46,7 +48,7 @@ def test_docs_qa_answers_a_plugin_question_citing_the_docs(
     outputs = json.loads(result.stdout)["outputs"]
     assert "[plugins.md#" in outputs["answer"]
     assert "entry point" in outputs["answer"]
-    files = {p.name for p in (shipped / "docs").rglob("*")}
+    files = {p.name for p in (shipped.parent / "docs").rglob("*")}
     cited = [s.strip("[]").split("#")[0] for s in outputs["sources"]]
     assert "plugins.md" in cited
     assert set(cited) <= files

@@ -17,6 +17,7 @@ def test_the_docs_qa_suite_passes(tmp_path: Path, cli, prefect: str) -> None:  #
     shutil.copytree(
         ROOT / "workflows", tmp_path / "workflows", ignore=shutil.ignore_patterns(".ragline")
     )
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")  # the corpus docs_qa reads
     result = cli(
         "test", "workflows/suites/docs_qa.suite.yaml", "--junit", "report.xml", cwd=tmp_path
     )
