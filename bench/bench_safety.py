@@ -10,6 +10,11 @@ list those of `heldout` too, after which it is no longer held out).
 Goals (issue 6): recall >= 0.95 on pii and secrets, >= 0.85 on injection,
 false-positive rate <= 0.05 on safe texts, < 10 ms per 1,000-char answer.
 
+Cases written for issue 12 (hostile inputs) carry a `family` such as
+`injection:chinese`, `pii:phone_fr` or `benign:threat_lookalike`; the second
+table gives recall per hostile family and the false-positive count per family
+of benign look-alikes, both halves together.
+
 Run: .venv/bin/python bench/bench_safety.py [--show-heldout]
 """
 
@@ -24,7 +29,15 @@ from typing import Any
 from ragline.safety.checks import CHECKS, run_checks
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests/data/safety/cases.jsonl"
-MSMARCO = Path(__file__).resolve().parents[2] / "shared/data/msmarco-sample/corpus.jsonl"
+# shared/ sits beside the checkout (or beside the folder of worktrees).
+MSMARCO = next(
+    (
+        p / "shared/data/msmarco-sample/corpus.jsonl"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared/data/msmarco-sample/corpus.jsonl").exists()
+    ),
+    Path("/nonexistent"),
+)
 GOALS = {"pii": 0.95, "secrets": 0.95, "injection": 0.85}
 MAX_FPR = 0.05
 
@@ -85,6 +98,38 @@ def quality(show_heldout: bool) -> None:
                 print(f"  [{split}] {what}: {c['text'][:70]!r}")
 
 
+def families() -> None:
+    cases = [c for c in load() if "family" in c]
+    fams = sorted({c["family"] for c in cases})
+    print(f"\nper family ({len(cases)} cases written for hostile inputs; tune+heldout)")
+    print(f"{'family':<32}{'cases':>6}{'found':>7}{'recall':>8}   flagged (benign)")
+    for fam in fams:
+        part = [c for c in cases if c["family"] == fam]
+        if fam.startswith("benign:"):
+            flagged = sum(bool(run_checks(c["text"], list(CHECKS))) for c in part)
+            print(f"{fam:<32}{len(part):>6}{'':>7}{'':>8}   {flagged}/{len(part)}")
+            continue
+        check = fam.split(":")[0]
+        found = sum(bool(CHECKS[check](c["text"])) for c in part)
+        print(f"{fam:<32}{len(part):>6}{found:>7}{found / len(part):>8.2f}")
+    hostile = [c for c in cases if not c["family"].startswith("benign:")]
+    benign = [c for c in cases if c["family"].startswith("benign:")]
+    found = sum(bool(CHECKS[c["family"].split(":")[0]](c["text"])) for c in hostile)
+    flagged = sum(bool(run_checks(c["text"], list(CHECKS))) for c in benign)
+    print(
+        f"hostile families: {found}/{len(hostile)} found = {found / len(hostile):.2f}; "
+        f"benign look-alikes flagged: {flagged}/{len(benign)} = {flagged / len(benign):.3f}"
+    )
+    by_kind: dict[str, list[bool]] = {}
+    for c in hostile:
+        check = c["family"].split(":")[0]
+        by_kind.setdefault(check, []).append(bool(CHECKS[check](c["text"])))
+    print(
+        "recall per kind (hostile families): "
+        + ", ".join(f"{k} {sum(v)}/{len(v)} = {sum(v) / len(v):.2f}" for k, v in by_kind.items())
+    )
+
+
 def natural_text() -> None:
     """Unlabelled web passages: almost all benign, so a high rate here means noisy patterns."""
     if not MSMARCO.exists():
@@ -105,6 +150,7 @@ def speed() -> None:
     blob = " ".join(texts)
     answers = [blob[i : i + 1000] for i in range(0, min(len(blob), 200_000), 1000)]
     names = list(CHECKS)
+    run_checks("warm up: 06 12 34 56 78 Ign\u043ere \u0430ll", names)  # lazy imports and data
     t0 = time.perf_counter()
     for a in answers:
         a.lower().split()
@@ -128,6 +174,7 @@ def speed() -> None:
 
 def main() -> None:
     quality("--show-heldout" in sys.argv)
+    families()
     natural_text()
     speed()
 

@@ -24,9 +24,44 @@ _AIMED = re.compile(
     r"|stupid|scum|trash|garbage)\b"
     r"|\b(?:loser|scum),"
 )
+_HARM = (
+    r"kill|hurt|murder|stab|shoot|strangle|choke|rape|torture|behead|butcher|gut|slaughter"
+    r"|slit|beat the (?:shit|crap|hell) out of"
+)
+# "you" as the one harmed, not "shoot you an email" or "kill you a chicken".
+_YOU = r"(?:you|u|ya)(?! (?:an?|the|some|over|back|through|my|our|this|that|a few)\b)"
+_TARGET = (
+    rf"{_YOU}|your (?:\w+ )?(?:family|kids?|children|wife|husband|mother|mom|mum|dad|father"
+    r"|sister|brother|daughter|son|dog|cat|house|car|home|face|head|legs?|arms?|neck|throat)"
+)
+_WILL = r"(?:'ll| will| shall|'d| would|'m going to| am going to|'re going to| are going to" + (
+    r"|'m gonna| am gonna|'re gonna| are gonna|m gonna)"
+)
+# Threats: a first person who will harm a second person, or the set phrases of intimidation.
 _THREAT = re.compile(
     r"(?i)\b(?:i hope|i wish|hope|wish) you (?:die|get hurt|get cancer|burn)\b|\bgo die\b"
-    r"|\bi(?:'ll| will) (?:kill|hurt|find) you\b"
+    rf"|\b(?:i|we)(?:'m| am|'re| are|m)? (?:going to|gonna|about to|coming to) (?:{_HARM}"
+    rf"|burn|hunt|come for|end) (?:{_TARGET})\b"
+    rf"|\b(?:i|we)(?:'ll| will| shall|'d| would)? (?:\w+ )?(?:{_HARM}) (?:{_TARGET})\b"
+    rf"|\b(?:i|we){_WILL} (?:find|hunt|track) you(?: down)?(?:\s*[.!]|,? and\b)"
+    r"|\b(?:hunt|track) you down\b|\b(?:i'm|i am|we're|we are) coming for (?:you|your)\b"
+    r"|\b(?:i|we) know where (?:you|your (?:\w+ )?(?:kids?|children|family|wife|husband"
+    r"|daughter|son|mother|mom|parents)) (?:live|lives|work|works|sleep|sleeps|park|go to school"
+    r"|goes to school)\b"
+    r"|\bwatch your back\b"
+    r"|\byou(?:'re| are) (?:a dead (?:man|woman)|going to die|gonna die)\b"
+    r"|\byou(?:'re| are) dead\b(?! (?:right|wrong|on|serious|set|tired|certain|sure|last|easy"
+    r"|simple|accurate|center|centre|even|ahead|end|weight|code|link|links|letter)\b)"
+    r"|\b(?:break|snap) your (?:legs?|neck|arms?|face|bones|fingers|skull)\b"
+    r"|\bslit your (?:throat|wrists)\b"
+    r"|\bburn your (?:house|home|car|office|shop)\b|\b(?:put|pump) a bullet in\b"
+    r"|\bblow your (?:brains|head) (?:out|off)\b"
+    r"|\b(?:someone|somebody) (?:should|needs to|ought to|is going to) (?:kill|shoot|stab|hurt"
+    r"|murder) you\b"
+    r"|\bbeat you (?:to death|up|senseless|bloody)\b|\bmake you (?:suffer|bleed)\b"
+    r"|\b(?:your|ur) (?:kids|children|family|wife|husband|daughter|son) (?:won't|will not|wont"
+    r"|aren't going to) be safe\b"
+    r"|\bpay for (?:it|this|that) with your (?:life|blood)\b"
 )
 
 # Substrings every match contains: most texts skip the regexes.
@@ -41,7 +76,46 @@ _AIMED_WORDS = (
     "trash",
     "garbage",
 )
-_THREAT_WORDS = ("hope", "wish", "go die", "kill", "hurt", "find you")
+_THREAT_WORDS = (
+    "hope",
+    "wish",
+    "die",
+    "dead",
+    "kill",
+    "hurt",
+    "murder",
+    "stab",
+    "shoot",
+    "strangl",
+    "chok",
+    "rape",
+    "tortur",
+    "behead",
+    "butcher",
+    "gut",
+    "slaughter",
+    "beat",
+    "break",
+    "snap",
+    "burn",
+    "hunt",
+    "come for",
+    "end you",
+    "find you",
+    "where you",
+    "where your",
+    "coming for",
+    "track you",
+    "slit",
+    "watch your back",
+    "bullet",
+    "blow your",
+    "suffer",
+    "bleed",
+    "safe",
+    "your life",
+    "your blood",
+)
 
 
 def check_toxicity(text: str) -> list[Finding]:
