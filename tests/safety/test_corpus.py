@@ -131,6 +131,4 @@ def test_benign_look_alikes_are_not_flagged_but_one_quoted_threat() -> None:
     benign = [c["text"] for c in CASES if c.get("family", "").startswith("benign:")]
     flagged = [t for t in benign if run_checks(t, list(CHECKS))]
     assert len(benign) >= 50
-    assert flagged == [
-        "I know where you live is a common phrase in thrillers, the editor noted."
-    ]
+    assert flagged == ["I know where you live is a common phrase in thrillers, the editor noted."]
