@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ragline.safety.checks import CHECKS, run_checks
+from ragline.safety.checks import _DETECTORS, CHECKS, normalize, run_checks
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests/data/safety/cases.jsonl"
 # shared/ sits beside the checkout (or beside the folder of worktrees).
@@ -142,34 +143,54 @@ def natural_text() -> None:
     print(f"flagged among {len(texts)} MS MARCO passages (unlabelled web text): {', '.join(rates)}")
 
 
-def speed() -> None:
-    if MSMARCO.exists():
-        texts = [json.loads(line)["text"] for line in MSMARCO.read_text().splitlines()[:500]]
-    else:
-        texts = [c["text"] for c in load()]
+def _best_ms(fn: Callable[[str], object], answers: list[str], repeat: int = 7) -> float:
+    """Milliseconds per answer: each answer's best of `repeat` runs, averaged. The
+    machine is shared, and a run that lost the CPU to another process says nothing
+    about the checks."""
+    total = 0.0
+    for a in answers:
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn(a)
+            best = min(best, time.perf_counter() - t0)
+        total += best
+    return total / len(answers) * 1000
+
+
+def _chunks(texts: list[str], limit: int = 200_000) -> list[str]:
     blob = " ".join(texts)
-    answers = [blob[i : i + 1000] for i in range(0, min(len(blob), 200_000), 1000)]
+    return [blob[i : i + 1000] for i in range(0, min(len(blob), limit), 1000)]
+
+
+def speed() -> None:
+    """All checks on 1,000-character answers: web text (MS MARCO, half of it with some
+    non-ASCII), and the hostile-family cases (other scripts, homoglyphs, base64) where
+    normalisation has the most to do. The same detectors on the raw text, without
+    normalisation, are the baseline measured in the same run."""
     names = list(CHECKS)
     run_checks("warm up: 06 12 34 56 78 Ign\u043ere \u0430ll", names)  # lazy imports and data
-    t0 = time.perf_counter()
-    for a in answers:
-        a.lower().split()
-    base = (time.perf_counter() - t0) / len(answers)
-    per_check = {}
-    for name in names:
-        t0 = time.perf_counter()
-        for a in answers:
-            CHECKS[name](a)
-        per_check[name] = (time.perf_counter() - t0) / len(answers)
-    t0 = time.perf_counter()
-    for a in answers:
-        run_checks(a, names)
-    per = (time.perf_counter() - t0) / len(answers)
-    print(
-        f"all checks: {per * 1000:.3f} ms per 1,000-char answer ({len(answers)} answers; "
-        f"goal < 10 ms); {per / base:.0f}x a lower().split() baseline ({base * 1e6:.1f} us)"
-    )
-    print("  per check: " + ", ".join(f"{k} {v * 1000:.3f} ms" for k, v in per_check.items()))
+    sets = {"hostile-family cases": _chunks([c["text"] for c in load() if "family" in c])}
+    if MSMARCO.exists():
+        texts = [json.loads(line)["text"] for line in MSMARCO.read_text().splitlines()[:500]]
+        sets = {"MS MARCO passages": _chunks(texts), **sets}
+    detectors = list(_DETECTORS.values())
+    for label, answers in sets.items():
+        full = _best_ms(lambda a: run_checks(a, names), answers)
+        raw = _best_ms(lambda a: [d(a) for d in detectors], answers)
+        norm = _best_ms(normalize, answers)
+        non_ascii = sum(not a.isascii() for a in answers) / len(answers)
+        print(
+            f"{label} ({len(answers)} answers of 1,000 chars, {non_ascii:.0%} not ASCII): "
+            f"all checks {full:.3f} ms per answer (goal < 10 ms); "
+            f"{full / raw:.2f}x the same detectors on raw text ({raw:.3f} ms); "
+            f"normalise alone {norm:.3f} ms"
+        )
+        per_check = {n: _best_ms(lambda a, n=n: run_checks(a, [n]), answers) for n in names}
+        print(
+            "  each check alone (normalising its own copy): "
+            + ", ".join(f"{k} {v:.3f} ms" for k, v in per_check.items())
+        )
 
 
 def main() -> None:

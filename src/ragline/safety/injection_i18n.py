@@ -189,10 +189,10 @@ TABLE = _LATIN + _OTHER_SCRIPTS
 _LATIN_NEEDLES: list[tuple[str, ...]] = [
     ("ignor", "desconsider", "esquec", "esqueç", "descart", "desobede", "despreze", "abandone"),
     ("negeer", "vergeet", "vergiss", "talimat", "pichle", "pichhle", "purane", "sare", "sabhi"),
-    ("prompt", "istem", "instru"),
-    ("bist du", "tu es", "eres", "sei", "ben je", "partir de agora"),
+    ("prompt", "istem", "instruç", "instrucoes", "instrucciones"),
+    ("bist du", "tu es", " eres", " sei", "ben je", "partir de agora"),
     ("sem ", "sin ", "sans ", "ohne ", "senza ", "zonder "),
-    ("nota", "mensagem", "instru", "note", "message"),
+    ("nota ", "mensagem", "instruç", "note pour", "message pour", "note à", "message à"),
 ]
 _SCRIPTS = re.compile(
     "(?P<cjk>[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])|(?P<cyrillic>[\u0400-\u04ff])"

@@ -158,7 +158,7 @@ def _phones(
     text: str, taken: list[tuple[int, int]], card_like: list[tuple[int, int]]
 ) -> list[Finding]:
     out: list[Finding] = []
-    for m in _PHONE_NATIONAL.finditer(text) if any(c.isdigit() for c in text) else ():
+    for m in _PHONE_NATIONAL.finditer(text):
         region = next(k for k in ("FR", "IN", "intl") if m.group(k))
         if not _overlaps(m.start(), m.end(), taken) and _valid_number(m.group(), region):
             out.append(Finding("pii", "phone", m.start(), m.end()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ragline.safety.findings import Finding
+from ragline.safety.findings import Finding, without_overlaps
 
 _WORDS = (
     r"fuck\w*|motherfuck\w*|shit(?:ty|head)?|bullshit|bitch\w*|bastards?|assholes?|cunts?"
@@ -37,32 +37,68 @@ _TARGET = (
 _WILL = r"(?:'ll| will| shall|'d| would|'m going to| am going to|'re going to| are going to" + (
     r"|'m gonna| am gonna|'re gonna| are gonna|m gonna)"
 )
-# Threats: a first person who will harm a second person, or the set phrases of intimidation.
-_THREAT = re.compile(
-    r"(?i)\b(?:i hope|i wish|hope|wish) you (?:die|get hurt|get cancer|burn)\b|\bgo die\b"
-    rf"|\b(?:i|we)(?:'m| am|'re| are|m)? (?:going to|gonna|about to|coming to) (?:{_HARM}"
-    rf"|burn|hunt|come for|end) (?:{_TARGET})\b"
-    rf"|\b(?:i|we)(?:'ll| will| shall|'d| would)? (?:\w+ )?(?:{_HARM}) (?:{_TARGET})\b"
-    rf"|\b(?:i|we){_WILL} (?:find|hunt|track) you(?: down)?(?:\s*[.!]|,? and\b)"
-    r"|\b(?:hunt|track) you down\b|\b(?:i'm|i am|we're|we are) coming for (?:you|your)\b"
-    r"|\b(?:i|we) know where (?:you|your (?:\w+ )?(?:kids?|children|family|wife|husband"
-    r"|daughter|son|mother|mom|parents)) (?:live|lives|work|works|sleep|sleeps|park|go to school"
-    r"|goes to school)\b"
-    r"|\bwatch your back\b"
-    r"|\byou(?:'re| are) (?:a dead (?:man|woman)|going to die|gonna die)\b"
-    r"|\byou(?:'re| are) dead\b(?! (?:right|wrong|on|serious|set|tired|certain|sure|last|easy"
-    r"|simple|accurate|center|centre|even|ahead|end|weight|code|link|links|letter)\b)"
-    r"|\b(?:break|snap) your (?:legs?|neck|arms?|face|bones|fingers|skull)\b"
-    r"|\bslit your (?:throat|wrists)\b"
-    r"|\bburn your (?:house|home|car|office|shop)\b|\b(?:put|pump) a bullet in\b"
-    r"|\bblow your (?:brains|head) (?:out|off)\b"
-    r"|\b(?:someone|somebody) (?:should|needs to|ought to|is going to) (?:kill|shoot|stab|hurt"
-    r"|murder) you\b"
-    r"|\bbeat you (?:to death|up|senseless|bloody)\b|\bmake you (?:suffer|bleed)\b"
-    r"|\b(?:your|ur) (?:kids|children|family|wife|husband|daughter|son) (?:won't|will not|wont"
-    r"|aren't going to) be safe\b"
-    r"|\bpay for (?:it|this|that) with your (?:life|blood)\b"
-)
+# Threats: a first person who will harm a second person, or the set phrases of
+# intimidation. Rows with the substrings one of which each match contains, so most
+# texts run none of them (one regex of all rows cost ~1 ms per 1,000 characters).
+_THREATS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
+    (
+        ("hope", "wish", "go die"),
+        re.compile(
+            r"(?i)\b(?:i hope|i wish|hope|wish) you (?:die|get hurt|get cancer|burn)\b"
+            r"|\bgo die\b"
+        ),
+    ),
+    (
+        (
+            *("kill", "hurt", "murder", "stab", "shoot", "strangl", "chok", "rape", "tortur"),
+            *("behead", "butcher", "gut", "slaughter", "slit", "beat the", "burn", "hunt"),
+            *("come for", "end you"),
+        ),
+        re.compile(
+            r"(?i)\b(?:i|we)(?:'m| am|'re| are|m)? (?:going to|gonna|about to|coming to)"
+            rf" (?:{_HARM}|burn|hunt|come for|end) (?:{_TARGET})\b"
+            rf"|\b(?:i|we)(?:'ll| will| shall|'d| would)? (?:\w+ )?(?:{_HARM}) (?:{_TARGET})\b"
+        ),
+    ),
+    (
+        ("find you", "hunt you", "track you", "coming for"),
+        re.compile(
+            rf"(?i)\b(?:i|we){_WILL} (?:find|hunt|track) you(?: down)?(?:\s*[.!]|,? and\b)"
+            r"|\b(?:hunt|track) you down\b|\b(?:i'm|i am|we're|we are) coming for (?:you|your)\b"
+        ),
+    ),
+    (
+        ("know where",),
+        re.compile(
+            r"(?i)\b(?:i|we) know where (?:you|your (?:\w+ )?(?:kids?|children|family|wife"
+            r"|husband|daughter|son|mother|mom|parents)) (?:live|lives|work|works|sleep|sleeps"
+            r"|park|go to school|goes to school)\b"
+        ),
+    ),
+    (
+        (
+            *("watch your back", "dead", "die", "break your", "snap your", "slit your"),
+            *("burn your", "bullet", "blow your", "kill", "shoot", "stab", "hurt", "murder"),
+            *("beat you", "make you", "safe", "with your"),
+        ),
+        re.compile(
+            r"(?i)\bwatch your back\b"
+            r"|\byou(?:'re| are) (?:a dead (?:man|woman)|going to die|gonna die)\b"
+            r"|\byou(?:'re| are) dead\b(?! (?:right|wrong|on|serious|set|tired|certain|sure|last"
+            r"|easy|simple|accurate|center|centre|even|ahead|end|weight|code|link|links|letter)\b)"
+            r"|\b(?:break|snap) your (?:legs?|neck|arms?|face|bones|fingers|skull)\b"
+            r"|\bslit your (?:throat|wrists)\b"
+            r"|\bburn your (?:house|home|car|office|shop)\b|\b(?:put|pump) a bullet in\b"
+            r"|\bblow your (?:brains|head) (?:out|off)\b"
+            r"|\b(?:someone|somebody) (?:should|needs to|ought to|is going to) (?:kill|shoot|stab"
+            r"|hurt|murder) you\b"
+            r"|\bbeat you (?:to death|up|senseless|bloody)\b|\bmake you (?:suffer|bleed)\b"
+            r"|\b(?:your|ur) (?:kids|children|family|wife|husband|daughter|son) (?:won't|will not"
+            r"|wont|aren't going to) be safe\b"
+            r"|\bpay for (?:it|this|that) with your (?:life|blood)\b"
+        ),
+    ),
+]
 
 # Substrings every match contains: most texts skip the regexes.
 _AIMED_WORDS = (
@@ -76,46 +112,6 @@ _AIMED_WORDS = (
     "trash",
     "garbage",
 )
-_THREAT_WORDS = (
-    "hope",
-    "wish",
-    "die",
-    "dead",
-    "kill",
-    "hurt",
-    "murder",
-    "stab",
-    "shoot",
-    "strangl",
-    "chok",
-    "rape",
-    "tortur",
-    "behead",
-    "butcher",
-    "gut",
-    "slaughter",
-    "beat",
-    "break",
-    "snap",
-    "burn",
-    "hunt",
-    "come for",
-    "end you",
-    "find you",
-    "where you",
-    "where your",
-    "coming for",
-    "track you",
-    "slit",
-    "watch your back",
-    "bullet",
-    "blow your",
-    "suffer",
-    "bleed",
-    "safe",
-    "your life",
-    "your blood",
-)
 
 
 def check_toxicity(text: str) -> list[Finding]:
@@ -123,9 +119,10 @@ def check_toxicity(text: str) -> list[Finding]:
     low = text.lower()
     if any(w in low for w in _AIMED_WORDS):
         out += [Finding("toxicity", "insult", m.start(), m.end()) for m in _AIMED.finditer(text)]
-    if any(w in low for w in _THREAT_WORDS):
-        out += [Finding("toxicity", "threat", m.start(), m.end()) for m in _THREAT.finditer(text)]
-    return out
+    for needles, rx in _THREATS:
+        if any(w in low for w in needles):
+            out += [Finding("toxicity", "threat", m.start(), m.end()) for m in rx.finditer(text)]
+    return without_overlaps(out)
 
 
 KINDS = ("profanity", "insult", "threat")
