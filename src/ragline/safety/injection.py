@@ -193,7 +193,8 @@ _patterns = pattern_table("injection", _TABLE, _NEEDLES)
 _JOINED = re.compile(
     r"(?:ignore|disregard|forget|bypass|override|skip)"
     r"(?:all|the|any|every|of|your|my|these|those|previous|prior|above|earlier|preceding"
-    r"|former|system|initial|original){0,4}"
+    r"|former|system|initial|original|safety|content|security|ethical|moderation|usual"
+    r"|current|existing|builtin){0,4}"
     r"(?:instructions?|rules|prompts?|directions|guidelines|directives|constraints"
     r"|polic(?:y|ies)|guidance)"
     r"|(?:reveal|print|show|repeat|output|leak|dump|display|tellme)"

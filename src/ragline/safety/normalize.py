@@ -60,6 +60,26 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
+# A run of non-ASCII characters with none of these, and no combining mark, maps one
+# character to one under NFKC (nothing composes), so it is normalised in one call:
+# format characters (Cf, Unicode 15), variation selectors, and Hangul jamo (which compose).
+_SLOW_PATH = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ufe00-\ufe0f"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+    "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff]"
+)
+
+
+def _one_to_one(run: str) -> str | None:
+    """NFKC of `run` when it maps character for character, else None."""
+    if _SLOW_PATH.search(run) or any(unicodedata.combining(c) for c in run):
+        return None
+    nfkc = unicodedata.normalize("NFKC", run)
+    return nfkc if len(nfkc) == len(run) else None
+
+
 def _invisible(ch: str) -> bool:
     return unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F
 
@@ -129,6 +149,13 @@ def normalize(text: str) -> Normalized:
             out.append(text[pos : run.start()])
             starts.extend(range(pos, run.start()))
             ends.extend(range(pos + 1, run.start() + 1))
+        pos = run.end()
+        fast = _one_to_one(run.group())
+        if fast is not None:
+            out.append(fast)
+            starts.extend(range(run.start(), run.end()))
+            ends.extend(range(run.start() + 1, run.end() + 1))
+            continue
         for i in range(run.start(), run.end()):
             ch = text[i]
             if _invisible(ch):
@@ -147,7 +174,6 @@ def normalize(text: str) -> Normalized:
             out.append(piece)
             starts.extend([i] * len(piece))
             ends.extend([i + 1] * len(piece))
-        pos = run.end()
     if pos < len(text):
         out.append(text[pos:])
         starts.extend(range(pos, len(text)))
