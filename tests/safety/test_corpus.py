@@ -132,3 +132,21 @@ def test_benign_look_alikes_are_not_flagged_but_one_quoted_threat() -> None:
     flagged = [t for t in benign if run_checks(t, list(CHECKS))]
     assert len(benign) >= 50
     assert flagged == ["I know where you live is a common phrase in thrillers, the editor noted."]
+
+
+def test_rows_gated_by_needles_never_match_without_them() -> None:
+    """The same guard for the multilingual rows and the threat rows, on the normalised
+    text that the checks read."""
+    from ragline.safety import injection_i18n, toxicity
+    from ragline.safety.checks import normalize
+
+    rows = [
+        *zip(injection_i18n._LATIN_NEEDLES, (rx for _, rx in injection_i18n._LATIN), strict=True),
+        *toxicity._THREATS,
+    ]
+    for c in CASES:
+        text = normalize(c["text"]).text
+        low = text.lower()
+        for needles, rx in rows:
+            for m in rx.finditer(text):
+                assert any(n in low for n in needles), (c["text"], m.group())
