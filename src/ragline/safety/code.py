@@ -1,7 +1,8 @@
 """Code payloads: destructive shell commands, pipe-to-shell installs, reverse shells,
 SQL injection (stacked DROP/TRUNCATE, tautologies, UNION SELECT after a value,
 xp_cmdshell), script injection (tags, javascript: URLs, event handlers) and
-encoded PowerShell.
+encoded PowerShell; the same in Python (`os.system`, `subprocess`, `shutil.rmtree`
+of a home or root folder, a socket wired to a shell) and hidden in base64.
 
 Code that merely *talks about* these (a SELECT with a WHERE clause, `rm -rf
 build/`, "put the script tag at the end of the body") is not a payload.
@@ -11,14 +12,28 @@ from __future__ import annotations
 
 import re
 
-from ragline.safety.findings import pattern_table
+from ragline.safety.encoded import base64_texts
+from ragline.safety.findings import Finding, pattern_table, without_overlaps
 
 _TABLE = [
     (
         "rm_rf",
         re.compile(
             r"\brm\s+(?:-[a-zA-Z]*[rR][a-zA-Z]*\s+|--recursive\s+|--force\s+)+"
-            r"(?:--no-preserve-root\b|/(?:\s|$|\*|\"|')|~/?(?:\s|$)|\*|/(?:etc|usr|bin|var|home)\b)"
+            r"(?:--no-preserve-root\b|[\"']?(?:/|~/?|/\*|~/\*|\*|\$HOME/?|\$\{HOME\}/?)[\"']?"
+            r"(?=\s|$|[\"');&|])|/(?:etc|usr|bin|var|home|boot|root|lib)\b)"
+            # subprocess.run(['rm', '-rf', '/'])
+            r"|\[\s*[\"']rm[\"']\s*,\s*[\"']-[a-zA-Z]*[rR][a-zA-Z]*[\"']\s*,\s*"
+            r"(?:[\"']-[\w-]+[\"']\s*,\s*)*[\"'](?:/|~|/\*|~/\*|\$HOME)[\"']"
+        ),
+    ),
+    (
+        "rmtree",
+        re.compile(
+            r"\bshutil\.rmtree\(\s*(?:[\"'](?:/|~/?|/(?:etc|usr|bin|var|home|boot|root)/?"
+            r"|[A-Za-z]:\\\\?)[\"']|os\.path\.expanduser\(\s*[\"']~/?[\"']\s*\)"
+            r"|(?:pathlib\.)?Path\.home\(\)|os\.environ\[\s*[\"']HOME[\"']\s*\]"
+            r"|os\.getenv\(\s*[\"']HOME[\"']\s*\))"
         ),
     ),
     (
@@ -39,7 +54,18 @@ _TABLE = [
     (
         "reverse_shell",
         re.compile(
-            r"/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?\s+(?:-\w+\s+)*-e\s+/bin/\w*sh\b|\bbash\s+-i\s+>&"
+            r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\bbash\s+-i\s+>&"
+            r"|\bnc(?:at)?\b[^\n|;]{0,80}?\s-[ec]\s+[\"']?(?:/bin/)?(?:ba|z|da)?sh\b"
+            r"|(?:/bin/)?\b(?:ba|z|da)?sh\s+-i\b[^\n]{0,40}?(?:[<>]&\s*[%$]?\w|\|\s*nc(?:at)?\b)"
+            r"|\bTCPSocket\.(?:open|new)\b[^\n]{0,200}?/bin/(?:ba|z|da)?sh\b"
+            r"|\bsocat\b[^\n]{0,120}\bexec:[\"']?(?:/bin/)?(?:ba|z|da)?sh\b"
+            r"|\bexec\s*\(?\s*[\"'](?:/bin/)?(?:ba|z|da)?sh\s+-i\b"
+            r"|\bfsockopen\s*\([^\n]{0,200}?(?:/bin/(?:ba|z|da)?sh|cmd\.exe)"
+            r"|\bSystem\.Net\.Sockets\.TCPClient\b[^\n]{0,300}?\b(?:iex|Invoke-Expression"
+            r"|cmd\.exe)\b"
+            # Python: a socket connected out, then its descriptors or its data fed to a shell.
+            r"|\.connect\s*\(\s*\([^()\n]{1,120}\)\s*\)[\s\S]{0,600}?(?:os\.dup2\s*\("
+            r"|pty\.spawn\s*\(|subprocess\.\w+\s*\(|[\"']/bin/(?:ba|z|da)?sh[\"']|cmd\.exe)"
         ),
     ),
     (
@@ -47,6 +73,9 @@ _TABLE = [
         re.compile(
             r"\beval\s*\(\s*(?:atob|unescape|String\.fromCharCode|base64_decode|gzinflate"
             r"|decodeURIComponent)\s*\("
+            r"|\b(?:exec|eval)\s*\(\s*(?:__import__\(\s*[\"']base64[\"']\s*\)\.|base64\.)?"
+            r"(?:b64decode|b32decode|a85decode|zlib\.decompress|marshal\.loads|codecs\.decode)\s*\("
+            r"|\bbase64\s+(?:-d|--decode)\b[^\n|]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b"
         ),
     ),
     ("fork_bomb", re.compile(r":\(\)\s*\{\s*:\|:&\s*\};:")),
@@ -70,6 +99,7 @@ _TABLE = [
 
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "rm_rf": ("rm",),
+    "rmtree": ("rmtree",),
     "sql_drop": ("drop", "truncate", "delete"),
     "sql_tautology": ("or",),
     "sql_union": ("union",),
@@ -77,14 +107,36 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "script_tag": ("<script", "javascript:"),
     "event_handler": ("<",),
     "pipe_to_shell": ("curl", "wget"),
-    "reverse_shell": ("/dev/tcp/", "nc", "bash"),
-    "obfuscated_eval": ("eval",),
+    "reverse_shell": (
+        "/dev/",
+        "bash",
+        "-e",
+        "-c",
+        "-i",
+        "socat",
+        "fsockopen",
+        "tcpclient",
+        "tcpsocket",
+        "connect",
+    ),
+    "obfuscated_eval": ("eval", "exec", "base64"),
     "fork_bomb": (":()",),
     "disk_wipe": ("dd", "mkfs"),
     "credential_files": ("/etc/shadow", "/etc/sudoers"),
     "encoded_powershell": ("powershell",),
 }
 
-check_malicious_code = pattern_table("malicious_code", _TABLE, _NEEDLES)
+_patterns = pattern_table("malicious_code", _TABLE, _NEEDLES)
 
-KINDS = tuple(kind for kind, _ in _TABLE)
+
+def check_malicious_code(text: str) -> list[Finding]:
+    """Payloads in (normalised) text, and payloads that base64 hides."""
+    hidden = [
+        Finding("malicious_code", "base64", start, end)
+        for start, end, decoded in base64_texts(text)
+        if _patterns(decoded)
+    ]
+    return without_overlaps(_patterns(text) + hidden)
+
+
+KINDS = (*(kind for kind, _ in _TABLE), "base64")

@@ -5,14 +5,23 @@ overriding earlier instructions; asking for the system prompt; re-assigning
 the model's role; jailbreak vocabulary; chat-template tokens smuggled into
 text; text that addresses "the AI" reading a document (indirect injection);
 forcing the start of a reply; instructions hidden in HTML comments, invisible
-elements or zero-width/tag characters.
+elements or zero-width/tag characters; the same in other languages
+(`injection_i18n`), with letters spaced apart, or in base64 (`encoded`).
+
+`check_injection` expects normalised text (`normalize`: NFKC, invisible
+characters dropped, homoglyphs folded); `invisible` looks at the original text,
+where the hiding characters still are. `checks.run_checks` does both.
 """
 
 from __future__ import annotations
 
 import re
 
+from ragline.safety.encoded import base64_texts, spaced_letters
 from ragline.safety.findings import Finding, pattern_table, without_overlaps
+from ragline.safety.injection_i18n import TABLE as I18N_TABLE
+from ragline.safety.injection_i18n import check_injection_i18n
+from ragline.safety.normalize import normalize
 
 _VERB = (
     r"(?:ignore|ignoring|disregard|forget|overrid\w*|bypass|skip|abandon|drop|discard"
@@ -180,9 +189,28 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
 _patterns = pattern_table("injection", _TABLE, _NEEDLES)
 
 
-def _invisible(text: str) -> list[Finding]:
-    """Invisible characters used to hide or split words. One stray zero-width space is
-    common in pasted web text; several, one inside a word, or tag characters are not."""
+# The same families with word gaps gone, for letters spaced apart: "i g n o r e  a l l".
+_JOINED = re.compile(
+    r"(?:ignore|disregard|forget|bypass|override|skip)"
+    r"(?:all|the|any|every|of|your|my|these|those|previous|prior|above|earlier|preceding"
+    r"|former|system|initial|original|safety|content|security|ethical|moderation|usual"
+    r"|current|existing|builtin){0,4}"
+    r"(?:instructions?|rules|prompts?|directions|guidelines|directives|constraints"
+    r"|polic(?:y|ies)|guidance)"
+    r"|(?:reveal|print|show|repeat|output|leak|dump|display|tellme)"
+    r"(?:me|your|the|my|full|entire|hidden|secret|initial|original|system){0,4}"
+    r"(?:systemprompt|prompt|instructions)"
+    r"|jailbreak|developermode|doanythingnow|systemoverride|godmode"
+    r"|youarenow(?:an?|my|the|in)|pretend(?:tobe|youare|thatyou)"
+    r"|(?:no|without|withoutany)(?:restrictions|filters|rules|limits|censorship)"
+)
+_MAX_DEPTH = 2  # base64 inside base64
+
+
+def invisible(text: str) -> list[Finding]:
+    """Invisible characters used to hide or split words, in the original text. One stray
+    zero-width space is common in pasted web text; several, one inside a word, or tag
+    characters are not."""
     tags = [Finding("injection", "zero_width", m.start(), m.end()) for m in _TAGS.finditer(text)]
     marks = list(_INVISIBLE.finditer(text))
     if len(marks) >= 3 or any(_WORD_SPLIT.search(text, m.start() - 1, m.end() + 1) for m in marks):
@@ -190,8 +218,38 @@ def _invisible(text: str) -> list[Finding]:
     return tags
 
 
+def _spaced(text: str) -> list[Finding]:
+    out = []
+    for letters, offsets in spaced_letters(text):
+        for m in _JOINED.finditer(letters):
+            out.append(
+                Finding("injection", "spaced_letters", offsets[m.start()], offsets[m.end() - 1] + 1)
+            )
+    return out
+
+
+def _encoded(text: str, depth: int) -> list[Finding]:
+    if depth > _MAX_DEPTH:
+        return []
+    return [
+        Finding("injection", "base64", start, end)
+        for start, end, decoded in base64_texts(text)
+        if _find(normalize(decoded).text, depth + 1)
+    ]
+
+
+def _find(text: str, depth: int) -> list[Finding]:
+    return _patterns(text) + check_injection_i18n(text) + _spaced(text) + _encoded(text, depth)
+
+
 def check_injection(text: str) -> list[Finding]:
-    return without_overlaps(_patterns(text) + _invisible(text))
+    """Injection findings in normalised text (see the module docstring)."""
+    return without_overlaps(_find(text, 0) + invisible(text))
 
 
-KINDS = (*(kind for kind, _ in _TABLE), "zero_width")
+KINDS = (
+    *dict.fromkeys(kind for kind, _ in (*_TABLE, *I18N_TABLE)),
+    "spaced_letters",
+    "base64",
+    "zero_width",
+)

@@ -5,7 +5,9 @@ Numbers are the hard part: a text full of order numbers, versions, dates and
 ranges must not light up. So a digit run counts only when its shape says so
 (a `+` country code, an area code in brackets, a trunk `0`, the US 3-3-4
 layout, a checksum that holds), or when a word such as "phone" or "SSN" just
-before it says what it is.
+before it says what it is. National layouts without a `+` (French `06 12 34 56 78`,
+Indian `98765 43210`, `00` international prefixes) must also be a valid number
+of that country in libphonenumber's metadata (`phonenumbers`).
 """
 
 from __future__ import annotations
@@ -35,9 +37,18 @@ _PHONE_SHAPES = re.compile(
     r"|(?:1[ .-])?[2-9]\d{2}[.-]\d{3}[.-]\d{4}"  # 617-555-0199, 1-800-555-0199
     r")(?![\w-]|\.\d)"
 )
+# Layouts of one country, checked against that country's numbering plan.
+_PHONE_NATIONAL = re.compile(
+    r"(?<![\w+.-])(?:"
+    r"(?P<FR>0[1-9](?P<sep>[ .-])\d{2}(?:(?P=sep)\d{2}){3})"  # 06 12 34 56 78, 01.44.55.66.77
+    r"|(?P<IN>(?:\+91[ -]?|0)?[6-9]\d{4}[ -]\d{5})"  # 98765 43210, +91 98765-43210
+    r"|(?P<intl>00[1-9]\d{0,2}[ .-]\d[\d .-]{5,16}\d)"  # 0033 1 53 40 60 80
+    r")(?![\w-]|[.,]\d)"
+)
 _PHONE_CONTEXT = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|móvil|movil|cell|call|text|fax|ring|whatsapp"
-    r"|contact|reach)\b\.?[^\n\d]{0,20}"
+    r"(?i)\b(?:phone|tel|telephone|mobile|mob|ph|móvil|movil|cell|call|text|fax|ring|whatsapp"
+    r"|contact|reach|tél|téléphone|portable|appelez|appeler|joindre|joignable|contactez"
+    r"|numéro|composez)\b\.?[^\n\d]{0,20}"
     r"(\+?\(?\d[\d ().-]{5,18}\d)(?![\w-])"
 )
 # Cheap substring tests that skip the context regexes on most texts.
@@ -55,6 +66,14 @@ _PHONE_WORDS = (
     "whatsapp",
     "contact",
     "reach",
+    "mob",
+    "ph",
+    "tél",
+    "portable",
+    "appel",
+    "joi",
+    "numéro",
+    "compos",
 )
 _ID_WORDS = (
     "ssn",
@@ -124,7 +143,27 @@ def _ips(text: str) -> list[Finding]:
     return out
 
 
-def _phones(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
+def _valid_number(number: str, region: str) -> bool:
+    import phonenumbers  # only when a national layout appears
+
+    if region == "intl":
+        number, region = "+" + number[2:], "ZZ"
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _phones(
+    text: str, taken: list[tuple[int, int]], card_like: list[tuple[int, int]]
+) -> list[Finding]:
+    out: list[Finding] = []
+    for m in _PHONE_NATIONAL.finditer(text):
+        region = next(k for k in ("FR", "IN", "intl") if m.group(k))
+        if not _overlaps(m.start(), m.end(), taken) and _valid_number(m.group(), region):
+            out.append(Finding("pii", "phone", m.start(), m.end()))
+            taken.append((m.start(), m.end()))
+    taken += card_like
     spans: list[tuple[int, int]] = []
     for m in _PHONE_SHAPES.finditer(text):
         if 8 <= _digits(m.group()) <= 15 or (m.group().startswith("+") and _digits(m.group()) >= 7):
@@ -135,7 +174,6 @@ def _phones(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
         raw = m.group(1)
         if 7 <= _digits(raw) <= 15 and not _YEAR_RANGE.match(raw):
             spans.append((m.start(1), m.end(1)))
-    out: list[Finding] = []
     for start, end in sorted(spans):
         if not _overlaps(start, end, taken):
             out.append(Finding("pii", "phone", start, end))
@@ -167,9 +205,10 @@ def check_pii(text: str) -> list[Finding]:
         if _digits(m.group(1)) >= 6 and not _overlaps(m.start(1), m.end(1), taken):
             out.append(Finding("pii", "national_id", m.start(1), m.end(1)))
             taken.append((m.start(1), m.end(1)))
-    # Long digit runs are card-like (even failing Luhn), never phone numbers.
-    taken += [(m.start(), m.end()) for m in _CARD.finditer(text) if _digits(m.group()) >= 13]
-    return out + _phones(text, taken)
+    # Long digit runs are card-like (even failing Luhn), never phone numbers, unless they
+    # are valid in a country's numbering plan.
+    card_like = [(m.start(), m.end()) for m in _CARD.finditer(text) if _digits(m.group()) >= 13]
+    return out + _phones(text, taken, card_like)
 
 
 KINDS = ("email", "phone", "credit_card", "iban", "ip_address", "national_id")

@@ -32,14 +32,15 @@ class SafetyCheckConfig(StepConfig):
     on_fail: Literal["block", "redact", "flag"] = Field(
         "flag",
         description=(
-            "block fails the step; redact replaces findings with typed placeholders;"
-            " flag passes the text through."
+            "block fails the step; redact replaces findings with typed placeholders"
+            " (checks read the text normalised, so a spaced, hidden or look-alike spelling"
+            " is replaced whole) and drops invisible characters; flag passes the text through."
         ),
     )
     ignore_kinds: list[str] = Field(
         default_factory=list,
         description="Finding kinds to let through, e.g. [ip_address] for ops logs "
-        "(see the safety section of the README for each check's kinds).",
+        "(docs/safety.md lists each check's kinds).",
     )
     allow: list[str] = Field(
         default_factory=list,
@@ -82,7 +83,7 @@ def _markdown(findings: list[Finding]) -> str:
     return "| check | kind | offsets |\n|---|---|---|\n" + rows
 
 
-@step("safety-check", config=SafetyCheckConfig, version="2")
+@step("safety-check", config=SafetyCheckConfig, version="3")
 def safety_check(config: SafetyCheckConfig, ctx: StepContext) -> SafetyResult:
     """Check `text`; the report never contains the matched text itself (it may be a secret)."""
     findings = [
