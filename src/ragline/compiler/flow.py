@@ -8,6 +8,7 @@ worth retrying, and a fingerprint that says when a step's result is reusable.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class StepResult:
     fingerprint: str
     duration_s: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
 
 
 @dataclass
@@ -60,20 +62,63 @@ class StepRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+# A worker process keeps the services of this many recent runs of a workflow; older
+# ones are closed (the run's own process closes its services when the run ends).
+_WORKER_RUNS_KEPT = 4
+
+
 @dataclass
 class _Ctx:
-    """What the tasks of one compiled workflow share."""
+    """What the tasks of one compiled workflow share.
+
+    A step task that travels to a Dask worker process is pickled, and this with
+    it: it pickles as the validated workflow alone (a few KB) and becomes, in
+    each process, one `_Ctx` per workflow that builds that process's services
+    (model router, caches, store connections) on first use and reuses them for
+    every task of the run there. In the process that compiled it, it stays
+    itself, so thread workers share the run's services.
+    """
 
     loaded: LoadedWorkflow
     registry: Registry
     services_by_run: dict[str, RunServices] = field(default_factory=dict)
+    travelled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def workflow(self) -> Workflow:
         return self.loaded.workflow
 
     def services(self, run_id: str) -> RunServices:
-        return self.services_by_run.setdefault(run_id, RunServices())
+        with self._lock:
+            services = self.services_by_run.get(run_id)
+            if services is None:
+                services = self.services_by_run[run_id] = RunServices()
+                stale = list(self.services_by_run)[:-_WORKER_RUNS_KEPT] if self.travelled else []
+                for old in stale:
+                    self.services_by_run.pop(old).close()
+            return services
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ctx_in_this_process, (self.loaded,))
+
+
+_CTX_BY_WORKFLOW: dict[str, _Ctx] = {}
+_CTX_BY_WORKFLOW_LOCK = threading.Lock()
+
+
+def _workflow_key(loaded: LoadedWorkflow) -> str:
+    return digest(str(loaded.path), loaded.workflow.model_dump(mode="json", by_alias=True))
+
+
+def _ctx_in_this_process(loaded: LoadedWorkflow) -> _Ctx:
+    """The `_Ctx` of a workflow in this process: the compiler's own, or one built here."""
+    key = _workflow_key(loaded)
+    with _CTX_BY_WORKFLOW_LOCK:
+        ctx = _CTX_BY_WORKFLOW.get(key)
+        if ctx is None:
+            ctx = _CTX_BY_WORKFLOW[key] = _Ctx(loaded, Registry(), travelled=True)
+        return ctx
 
 
 def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str, Any]) -> str:
@@ -224,7 +269,7 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         else:
             fingerprint = digest(seed, content_digest(output))
         return StepResult(
-            output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics)
+            output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics), attempt
         )
 
     return Task(
@@ -261,7 +306,7 @@ def _task_runner(workflow: Workflow, step_count: int) -> Any:
     if workflow.execution.task_runner == "dask":
         from ragline.compiler.dask import dask_task_runner
 
-        return dask_task_runner(workflow.execution.workers)
+        return dask_task_runner(workflow.execution)
     return ThreadPoolTaskRunner(max_workers=max(4, step_count))
 
 
@@ -300,6 +345,8 @@ def compile_workflow(
 ) -> Flow[..., dict[str, Any]]:
     """A Prefect flow named after the workflow, its inputs as parameters."""
     ctx = _Ctx(loaded, registry or default_registry())
+    with _CTX_BY_WORKFLOW_LOCK:  # a task unpickled in this process finds this one
+        _CTX_BY_WORKFLOW[_workflow_key(loaded)] = ctx
     steps = plan(ctx.workflow)
     tasks = {p.spec.id: _make_task(ctx, p) for p in steps}
     workflow = ctx.workflow
@@ -413,7 +460,8 @@ def _record(
         state=state.name,
         duration_s=None if cached or result is None else result.duration_s,
         cached=cached,
-        retries=max(0, facts.attempts - 1),
+        # A step that ran on another process recorded its facts there; its result says.
+        retries=max(0, (result.attempt if result and not cached else facts.attempts) - 1),
         metrics=result.metrics if result else facts.failed_metrics,
     )
 

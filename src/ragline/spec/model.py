@@ -195,11 +195,28 @@ class Budget(Strict):
     per_alias: dict[str, Budget] = Field(default_factory=dict)
 
 
+DASK_ADDRESS_ENV = "RAGLINE_DASK_ADDRESS"
+
+
 class Execution(Strict):
-    """Where a run's parallel work executes."""
+    """Where a run's steps execute: threads of the run's process, or a Dask cluster."""
 
     task_runner: Literal["thread", "dask"] = "thread"
-    workers: int = Field(default=2, ge=1)
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="dask without address: the size of the local cluster started for the run.",
+    )
+    processes: bool = Field(
+        default=True,
+        description="dask without address: worker processes (true) or threads of this process.",
+    )
+    address: str | None = Field(
+        default=None,
+        pattern=r"^(env:[A-Za-z_][A-Za-z0-9_]*|(tcp|tls|inproc|ucx)://\S+)$",
+        description="dask: the scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786, or "
+        f"env:NAME to read it from the environment. {DASK_ADDRESS_ENV} overrides it.",
+    )
 
 
 class Workflow(Strict):
