@@ -24,6 +24,7 @@ from prefect.utilities.annotations import opaque
 
 from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
+from ragline.compiler.partitions import Part, PartitionedFuture, joined, part_count, partition_of
 from ragline.compiler.plan import PlannedStep, env_values, plan
 from ragline.errors import ErrorCategory, ParameterError, StepError
 from ragline.monitoring.events import scope
@@ -222,12 +223,17 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         """The cache key: computed by Prefect's cache policy from the resolved task inputs."""
         run_id = task_inputs["run_id"]
         inputs = task_inputs["inputs"]
+        upstream = {k: joined(v) for k, v in task_inputs["upstream"].items()}
+        part: Part | None = task_inputs.get("part")
+        if part is not None:  # a slice is keyed on its own content, not the whole list's
+            config = _slice(_config(ctx, spec, step_type, upstream, inputs), step_type, part)
+            return digest(task_inputs["seed"], content_digest(config.model_dump(mode="json")))
         return _key(
             ctx,
             spec,
             step_type,
             task_inputs["seed"],
-            task_inputs["upstream"],
+            upstream,
             inputs,
             ctx.services(run_id),
             RunInfo(run_id, ctx.workflow.name, inputs),
@@ -237,8 +243,13 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         return fingerprint_of(task_inputs)
 
     def run_step(
-        upstream: dict[str, StepResult], inputs: dict[str, Any], seed: str, run_id: str
+        upstream: dict[str, Any],
+        inputs: dict[str, Any],
+        seed: str,
+        run_id: str,
+        part: Part | None = None,
     ) -> StepResult:
+        upstream = {k: joined(v) for k, v in upstream.items()}
         logger = get_run_logger()
         started = time.perf_counter()
         services = ctx.services(run_id)
@@ -250,7 +261,10 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         with scope(run_id, spec.id, ctx.workflow.name):
             try:
                 config = _config(ctx, spec, step_type, upstream, inputs)
-                output = step_type(config, step_ctx)
+                if part is not None:
+                    config = _slice(config, step_type, part)
+                empty = part is not None and not getattr(config, str(step_type.partition))
+                output = [] if empty else step_type(config, step_ctx)
             except Exception as exc:
                 # Only Exception: Prefect enforces timeouts and cancellation by raising
                 # BaseExceptions into this thread, and must see them as they are.
@@ -265,6 +279,7 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         if cache_enabled:
             fingerprint = fingerprint_of(
                 {"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id}
+                | ({"part": part} if part is not None else {})
             )
         else:
             fingerprint = digest(seed, content_digest(output))
@@ -298,6 +313,45 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
     )
 
 
+def _slice(config: Any, step_type: StepType, part: Part) -> Any:
+    """The config of one partition: its share of the step's list field."""
+    field_name = str(step_type.partition)
+    items = list(getattr(config, field_name))
+    lo, hi = part.bounds(len(items))
+    return config.model_copy(update={field_name: items[lo:hi]})
+
+
+def _submit(
+    ctx: _Ctx,
+    task: Task[..., StepResult],
+    p: PlannedStep,
+    futures: dict[str, Any],
+    **arguments: Any,
+) -> Any:
+    """Submit a step as one task, or as one task per partition of its list input."""
+    spec = p.spec
+    step_type = ctx.registry.get(spec.uses)
+    workflow = ctx.workflow
+    partition = partition_of(spec, step_type, workflow)
+    upstream = {dep: _handover(futures[dep], workflow) for dep in sorted(p.after)}
+    if partition is None:
+        return task.submit(upstream=upstream, **arguments)
+    length = None
+    if partition.size is not None:  # how many slices depends on the list: wait for it
+        resolved = {dep: futures[dep].result() for dep in sorted(p.after)}
+        config = _config(ctx, spec, step_type, resolved, arguments["inputs"])
+        length = len(getattr(config, str(step_type.partition)))
+    count = part_count(partition, length)
+    return PartitionedFuture(
+        [
+            task.with_options(task_run_name=f"{spec.id}[{i}]").submit(
+                upstream=upstream, part=Part(i, count), **arguments
+            )
+            for i in range(count)
+        ]
+    )
+
+
 def _task_runner(workflow: Workflow, step_count: int) -> Any:
     """Threads by default: steps spend their time waiting on models, stores and files.
 
@@ -319,6 +373,8 @@ def _handover(future: Any, workflow: Workflow) -> Any:
     future, resolves it and records the dependency, but does not look inside.
     Dask ships its own futures through the inputs, so its runner gets them bare.
     """
+    if isinstance(future, PartitionedFuture):  # downstream joins the slices in order
+        return [_handover(part, workflow) for part in future.parts]
     if workflow.execution.task_runner == "dask":
         return future
     return opaque(future)
@@ -367,9 +423,8 @@ def compile_workflow(
                 spec = p.spec
                 step_type = ctx.registry.get(spec.uses)
                 seed = _seed(ctx, p, step_type, inputs)
-                upstream = {dep: _handover(futures[dep], workflow) for dep in sorted(p.after)}
-                futures[spec.id] = tasks[spec.id].submit(
-                    upstream=upstream, inputs=inputs, seed=seed, run_id=run_id
+                futures[spec.id] = _submit(
+                    ctx, tasks[spec.id], p, futures, inputs=inputs, seed=seed, run_id=run_id
                 )
             results: dict[str, StepResult] = {}
             failure: StepError | None = None
