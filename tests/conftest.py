@@ -49,7 +49,7 @@ os.environ.update(
 def prefect_server() -> Iterator[str]:
     """A real Prefect server on loopback for the session; its API URL."""
     with local_prefect_server(
-        Path(os.environ["PREFECT_HOME"]), port=_PREFECT_PORT, timeout=90
+        Path(os.environ["PREFECT_HOME"]), port=_PREFECT_PORT, timeout=240
     ) as url:
         yield url
 

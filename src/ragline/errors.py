@@ -206,6 +206,7 @@ class ConfigError(RaglineError):
     """The environment is wrong: a missing secret, an unreachable store or server."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n  hint: {hint}")
 

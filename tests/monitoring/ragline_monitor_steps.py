@@ -21,7 +21,7 @@ def progress(config: ProgressConfig, ctx: StepContext) -> int:
 
 
 class WhereConfig(StepConfig):
-    """Append the name of the thread this step runs on to `log`; output `value`."""
+    """Append the process id and thread this step runs on to `log`; output `value`."""
 
     log: str
     value: str = "here"
@@ -29,9 +29,10 @@ class WhereConfig(StepConfig):
 
 @step("where", config=WhereConfig)
 def where(config: WhereConfig, ctx: StepContext) -> str:
-    """Say where the step ran (a Dask worker thread, or the default thread pool)."""
+    """Say where the step ran: the process id and thread (a Dask worker, or the thread pool)."""
+    import os
     import threading
 
     with ctx.resolve_path(config.log).open("a") as f:
-        f.write(f"{ctx.step_id} {threading.current_thread().name}\n")
+        f.write(f"{ctx.step_id} {os.getpid()} {threading.current_thread().name}\n")
     return config.value

@@ -1,8 +1,10 @@
 """`execution: {task_runner: dask, workers: 2}` runs the steps on a local Dask cluster
-(prefect-dask), and the same workflow gives the same results as on the default runner."""
+of worker processes (prefect-dask), and the same workflow gives the same results as on
+the default runner; `processes: false` keeps the workers as threads of the run's process."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -67,11 +69,30 @@ def test_the_same_workflow_gives_the_same_results_on_dask_and_on_threads(
     assert on_dask["text"].startswith("Vectors live") and "jane@example.com" not in on_dask["text"]
     assert on_dask["scores"]["groundedness"] > 0.5
 
-    ran_on = dict(
-        line.split(" ", 1) for line in (tmp_path / "dask" / "threads.log").read_text().splitlines()
-    )
+    ran_on = _where(tmp_path / "dask" / "threads.log")
     assert set(ran_on) == {"left", "right"}
-    assert all("Dask-" in name for name in ran_on.values()), ran_on
+    # Worker processes of a cluster started for the run, not this process.
+    assert all(pid != os.getpid() for pid, _ in ran_on.values()), ran_on
+    assert all("Dask" in thread for _, thread in ran_on.values()), ran_on
+
+
+def _where(log: Path) -> dict[str, tuple[int, str]]:
+    """step id -> (process id, thread name), as the `where` step wrote them."""
+    rows = [line.split(" ", 2) for line in log.read_text().splitlines()]
+    return {step: (int(pid), thread) for step, pid, thread in rows}
+
+
+def test_processes_false_runs_the_workers_as_threads_of_this_process(
+    tmp_path: Path, registry: Registry, prefect: str
+) -> None:
+    _, outputs = run_on(
+        tmp_path / "threads",
+        registry,
+        "execution: {task_runner: dask, workers: 2, processes: false}\n",
+    )
+    assert outputs["sides"] == ["left", "right"]
+    ran_on = _where(tmp_path / "threads" / "threads.log")
+    assert {pid for pid, _ in ran_on.values()} == {os.getpid()}
 
 
 def test_a_dask_run_with_one_worker_still_completes_every_step(

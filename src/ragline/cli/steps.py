@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
                 "origin": registry.origin.get(name, ""),
                 "summary": st.summary,
                 "output": type_name(st.output_type),
+                "partitions": st.partition,
                 "fields": fields,
             }
         )
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['name']} (v{row['version']}, {row['origin']}): {row['summary']}")
         print(f"  output: {row['output']}")
+        if row["partitions"]:
+            print(f"  partitions: over {row['partitions']} (`partition: {{size: N}}` on the step)")
         for f in row["fields"]:
             req = "required" if f["required"] else f"default {f['default']}"
             desc = f"  {f['description']}" if f["description"] else ""

@@ -1,26 +1,81 @@
-"""`execution: {task_runner: dask, workers: N}`: steps run on a local Dask cluster.
+"""`execution: {task_runner: dask, ...}`: a run's steps on a Dask cluster.
 
-prefect-dask's DaskTaskRunner starts a LocalCluster for the run and tears it
-down after. Its workers are threads of this process (`processes=False`): the
-compiled steps share the run's services (model router, caches, store
-connections, locks), which live in this process and do not pickle (Dask
-serializes what it ships to worker processes, even on one machine). What Dask
-adds over the default thread pool is its scheduler and a bounded worker count;
-the same workflow gives the same results on either runner.
+Three shapes, all through prefect-dask's DaskTaskRunner:
+
+- `address: tcp://HOST:8786` (or `env:NAME`, or RAGLINE_DASK_ADDRESS): an existing
+  cluster (`dask scheduler` plus `dask worker` processes on this or other machines);
+- `workers: N` (processes, the default): a LocalCluster of N single-threaded worker
+  processes started for the run and stopped after it;
+- `workers: N, processes: false`: the same cluster as threads of the run's process.
+
+A step task travels to a worker process as a pickle: the compiled workflow inside
+it pickles as a small description (see `compiler.travel`), and the worker builds
+the run's services (model router, caches, store connections) itself, once per
+worker process and run.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
+
+from ragline.errors import ConfigError
+from ragline.spec.model import DASK_ADDRESS_ENV, Execution
+
+CONNECT_TIMEOUT_S = 5.0
 
 
-def dask_task_runner(workers: int) -> Any:
-    """A DaskTaskRunner on a LocalCluster of `workers` single-threaded in-process workers."""
+def scheduler_address(execution: Execution) -> str | None:
+    """The address of an existing scheduler to use, or None for a cluster of our own."""
+    override = os.environ.get(DASK_ADDRESS_ENV, "").strip()
+    if override:
+        return override
+    address = execution.address
+    if address is None:
+        return None
+    if address.startswith("env:"):
+        name = address.removeprefix("env:")
+        value = os.environ.get(name, "").strip()
+        if not value:
+            raise ConfigError(
+                f"execution.address is {address} but the environment variable {name} is not set",
+                hint=f"export {name}=tcp://HOST:8786 (the Dask scheduler), or set the address",
+            )
+        return value
+    return address
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail in seconds, naming the address, when nothing listens there.
+
+    Dask's own client waits for its connect timeout and then raises an OSError
+    deep inside the flow run; this check runs before anything is submitted.
+    """
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    host, port = parts.hostname, parts.port
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise ConfigError(
+            f"the Dask scheduler address {address!r} is not tcp://HOST:PORT",
+            hint="give the address `dask scheduler` prints, e.g. tcp://10.0.0.5:8786",
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"the Dask scheduler at {address} does not answer ({err}); the workflow did not run",
+            hint="start it with `dask scheduler` (and workers with `dask worker ADDRESS`), "
+            f"or fix execution.address / {DASK_ADDRESS_ENV}",
+        ) from None
+
+
+def dask_task_runner(execution: Execution) -> Any:
+    """The DaskTaskRunner for a workflow's `execution:` section."""
     try:
         from prefect_dask.task_runners import DaskTaskRunner
     except ImportError as err:  # an optional extra on some installs
-        from ragline.errors import ConfigError
-
         raise ConfigError(
             f"execution.task_runner is 'dask' but prefect-dask cannot be imported ({err})",
             hint="pip install prefect-dask, or remove `execution: {task_runner: dask}`",
@@ -30,13 +85,17 @@ def dask_task_runner(workers: int) -> Any:
     chatty = logging.getLogger("distributed")
     if chatty.level == logging.NOTSET:  # the cluster's start and stop fill a screen at INFO
         chatty.setLevel(logging.WARNING)
-    return DaskTaskRunner(
-        cluster_class="distributed.LocalCluster",
-        cluster_kwargs={
-            "n_workers": workers,
-            "threads_per_worker": 1,
-            "processes": False,
-            # Its HTTP endpoint binds anyway: a free loopback port, never a fixed one.
-            "dashboard_address": "127.0.0.1:0",
-        },
-    )
+    address = scheduler_address(execution)
+    if address is not None:
+        check_scheduler(address)
+        return DaskTaskRunner(address=address)
+    cluster_kwargs: dict[str, Any] = {
+        "n_workers": execution.workers,
+        "threads_per_worker": 1,
+        "processes": execution.processes,
+        # Its HTTP endpoint binds anyway: a free loopback port, never a fixed one.
+        "dashboard_address": "127.0.0.1:0",
+    }
+    if execution.processes:  # worker processes talk TCP: on loopback only
+        cluster_kwargs["host"] = "127.0.0.1"
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=cluster_kwargs)

@@ -8,6 +8,7 @@ worth retrying, and a fingerprint that says when a step's result is reusable.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from prefect.utilities.annotations import opaque
 
 from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
+from ragline.compiler.partitions import Part, PartitionedFuture, joined, part_count, partition_of
 from ragline.compiler.plan import PlannedStep, env_values, plan
 from ragline.errors import ErrorCategory, ParameterError, StepError
 from ragline.monitoring.events import scope
@@ -45,6 +47,7 @@ class StepResult:
     fingerprint: str
     duration_s: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
 
 
 @dataclass
@@ -60,20 +63,63 @@ class StepRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+# A worker process keeps the services of this many recent runs of a workflow; older
+# ones are closed (the run's own process closes its services when the run ends).
+_WORKER_RUNS_KEPT = 4
+
+
 @dataclass
 class _Ctx:
-    """What the tasks of one compiled workflow share."""
+    """What the tasks of one compiled workflow share.
+
+    A step task that travels to a Dask worker process is pickled, and this with
+    it: it pickles as the validated workflow alone (a few KB) and becomes, in
+    each process, one `_Ctx` per workflow that builds that process's services
+    (model router, caches, store connections) on first use and reuses them for
+    every task of the run there. In the process that compiled it, it stays
+    itself, so thread workers share the run's services.
+    """
 
     loaded: LoadedWorkflow
     registry: Registry
     services_by_run: dict[str, RunServices] = field(default_factory=dict)
+    travelled: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def workflow(self) -> Workflow:
         return self.loaded.workflow
 
     def services(self, run_id: str) -> RunServices:
-        return self.services_by_run.setdefault(run_id, RunServices())
+        with self._lock:
+            services = self.services_by_run.get(run_id)
+            if services is None:
+                services = self.services_by_run[run_id] = RunServices()
+                stale = list(self.services_by_run)[:-_WORKER_RUNS_KEPT] if self.travelled else []
+                for old in stale:
+                    self.services_by_run.pop(old).close()
+            return services
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ctx_in_this_process, (self.loaded,))
+
+
+_CTX_BY_WORKFLOW: dict[str, _Ctx] = {}
+_CTX_BY_WORKFLOW_LOCK = threading.Lock()
+
+
+def _workflow_key(loaded: LoadedWorkflow) -> str:
+    return digest(str(loaded.path), loaded.workflow.model_dump(mode="json", by_alias=True))
+
+
+def _ctx_in_this_process(loaded: LoadedWorkflow) -> _Ctx:
+    """The `_Ctx` of a workflow in this process: the compiler's own, or one built here."""
+    key = _workflow_key(loaded)
+    with _CTX_BY_WORKFLOW_LOCK:
+        ctx = _CTX_BY_WORKFLOW.get(key)
+        if ctx is None:
+            ctx = _CTX_BY_WORKFLOW[key] = _Ctx(loaded, Registry(), travelled=True)
+        return ctx
 
 
 def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str, Any]) -> str:
@@ -177,12 +223,17 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         """The cache key: computed by Prefect's cache policy from the resolved task inputs."""
         run_id = task_inputs["run_id"]
         inputs = task_inputs["inputs"]
+        upstream = {k: joined(v) for k, v in task_inputs["upstream"].items()}
+        part: Part | None = task_inputs.get("part")
+        if part is not None:  # a slice is keyed on its own content, not the whole list's
+            config = _slice(_config(ctx, spec, step_type, upstream, inputs), step_type, part)
+            return digest(task_inputs["seed"], content_digest(config.model_dump(mode="json")))
         return _key(
             ctx,
             spec,
             step_type,
             task_inputs["seed"],
-            task_inputs["upstream"],
+            upstream,
             inputs,
             ctx.services(run_id),
             RunInfo(run_id, ctx.workflow.name, inputs),
@@ -192,8 +243,13 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         return fingerprint_of(task_inputs)
 
     def run_step(
-        upstream: dict[str, StepResult], inputs: dict[str, Any], seed: str, run_id: str
+        upstream: dict[str, Any],
+        inputs: dict[str, Any],
+        seed: str,
+        run_id: str,
+        part: Part | None = None,
     ) -> StepResult:
+        upstream = {k: joined(v) for k, v in upstream.items()}
         logger = get_run_logger()
         started = time.perf_counter()
         services = ctx.services(run_id)
@@ -205,7 +261,10 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         with scope(run_id, spec.id, ctx.workflow.name):
             try:
                 config = _config(ctx, spec, step_type, upstream, inputs)
-                output = step_type(config, step_ctx)
+                if part is not None:
+                    config = _slice(config, step_type, part)
+                empty = part is not None and not getattr(config, str(step_type.partition))
+                output = [] if empty else step_type(config, step_ctx)
             except Exception as exc:
                 # Only Exception: Prefect enforces timeouts and cancellation by raising
                 # BaseExceptions into this thread, and must see them as they are.
@@ -220,11 +279,12 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         if cache_enabled:
             fingerprint = fingerprint_of(
                 {"upstream": upstream, "inputs": inputs, "seed": seed, "run_id": run_id}
+                | ({"part": part} if part is not None else {})
             )
         else:
             fingerprint = digest(seed, content_digest(output))
         return StepResult(
-            output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics)
+            output, fingerprint, time.perf_counter() - started, dict(step_ctx.metrics), attempt
         )
 
     return Task(
@@ -253,6 +313,45 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
     )
 
 
+def _slice(config: Any, step_type: StepType, part: Part) -> Any:
+    """The config of one partition: its share of the step's list field."""
+    field_name = str(step_type.partition)
+    items = list(getattr(config, field_name))
+    lo, hi = part.bounds(len(items))
+    return config.model_copy(update={field_name: items[lo:hi]})
+
+
+def _submit(
+    ctx: _Ctx,
+    task: Task[..., StepResult],
+    p: PlannedStep,
+    futures: dict[str, Any],
+    **arguments: Any,
+) -> Any:
+    """Submit a step as one task, or as one task per partition of its list input."""
+    spec = p.spec
+    step_type = ctx.registry.get(spec.uses)
+    workflow = ctx.workflow
+    partition = partition_of(spec, step_type, workflow)
+    upstream = {dep: _handover(futures[dep], workflow) for dep in sorted(p.after)}
+    if partition is None:
+        return task.submit(upstream=upstream, **arguments)
+    length = None
+    if partition.size is not None:  # how many slices depends on the list: wait for it
+        resolved = {dep: futures[dep].result() for dep in sorted(p.after)}
+        config = _config(ctx, spec, step_type, resolved, arguments["inputs"])
+        length = len(getattr(config, str(step_type.partition)))
+    count = part_count(partition, length)
+    return PartitionedFuture(
+        [
+            task.with_options(task_run_name=f"{spec.id}[{i}]").submit(
+                upstream=upstream, part=Part(i, count), **arguments
+            )
+            for i in range(count)
+        ]
+    )
+
+
 def _task_runner(workflow: Workflow, step_count: int) -> Any:
     """Threads by default: steps spend their time waiting on models, stores and files.
 
@@ -261,7 +360,7 @@ def _task_runner(workflow: Workflow, step_count: int) -> Any:
     if workflow.execution.task_runner == "dask":
         from ragline.compiler.dask import dask_task_runner
 
-        return dask_task_runner(workflow.execution.workers)
+        return dask_task_runner(workflow.execution)
     return ThreadPoolTaskRunner(max_workers=max(4, step_count))
 
 
@@ -274,6 +373,8 @@ def _handover(future: Any, workflow: Workflow) -> Any:
     future, resolves it and records the dependency, but does not look inside.
     Dask ships its own futures through the inputs, so its runner gets them bare.
     """
+    if isinstance(future, PartitionedFuture):  # downstream joins the slices in order
+        return [_handover(part, workflow) for part in future.parts]
     if workflow.execution.task_runner == "dask":
         return future
     return opaque(future)
@@ -300,6 +401,8 @@ def compile_workflow(
 ) -> Flow[..., dict[str, Any]]:
     """A Prefect flow named after the workflow, its inputs as parameters."""
     ctx = _Ctx(loaded, registry or default_registry())
+    with _CTX_BY_WORKFLOW_LOCK:  # a task unpickled in this process finds this one
+        _CTX_BY_WORKFLOW[_workflow_key(loaded)] = ctx
     steps = plan(ctx.workflow)
     tasks = {p.spec.id: _make_task(ctx, p) for p in steps}
     workflow = ctx.workflow
@@ -320,9 +423,8 @@ def compile_workflow(
                 spec = p.spec
                 step_type = ctx.registry.get(spec.uses)
                 seed = _seed(ctx, p, step_type, inputs)
-                upstream = {dep: _handover(futures[dep], workflow) for dep in sorted(p.after)}
-                futures[spec.id] = tasks[spec.id].submit(
-                    upstream=upstream, inputs=inputs, seed=seed, run_id=run_id
+                futures[spec.id] = _submit(
+                    ctx, tasks[spec.id], p, futures, inputs=inputs, seed=seed, run_id=run_id
                 )
             results: dict[str, StepResult] = {}
             failure: StepError | None = None
@@ -413,7 +515,8 @@ def _record(
         state=state.name,
         duration_s=None if cached or result is None else result.duration_s,
         cached=cached,
-        retries=max(0, facts.attempts - 1),
+        # A step that ran on another process recorded its facts there; its result says.
+        retries=max(0, (result.attempt if result and not cached else facts.attempts) - 1),
         metrics=result.metrics if result else facts.failed_metrics,
     )
 

@@ -347,6 +347,59 @@ def check_disk(folder: Path) -> Check:
     return Check("ok", "disk", detail)
 
 
+def _workers_can_run(step_types: list[str]) -> dict[str, Any]:
+    """Runs on each Dask worker: can it import ragline and the workflow's step types?"""
+    try:
+        from ragline.steps.registry import discover
+
+        registry = discover()
+    except Exception as err:  # what a worker without ragline says
+        return {"error": f"{type(err).__name__}: {err}"}
+    missing = [t for t in step_types if t not in registry.types]
+    return {"missing": missing, "broken": dict(registry.broken)}
+
+
+def check_dask_cluster(address: str, step_types: list[str]) -> Check:
+    """The scheduler answers, has workers, and every worker has ragline and the plugins."""
+    from ragline.compiler.dask import check_scheduler
+    from ragline.errors import ConfigError
+
+    name = "dask scheduler"
+    try:
+        check_scheduler(address, timeout=TIMEOUT_S)
+    except ConfigError as err:
+        return Check("fail", name, err.message, err.hint)
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=TIMEOUT_S * 3, set_as_default=False)  # type: ignore[no-untyped-call]
+        with client:
+            workers = client.scheduler_info().get("workers", {})
+            if not workers:
+                return Check(
+                    "fail", name, f"{address}: no workers", f"start some: dask worker {address}"
+                )
+            answers = client.run(_workers_can_run, sorted(set(step_types)))
+    except Exception as err:
+        return Check("fail", name, f"{address}: {type(err).__name__}: {err}")
+    problems = []
+    for worker, answer in sorted(answers.items()):
+        if "error" in answer:
+            problems.append(f"{worker} cannot import ragline ({answer['error']})")
+        elif answer["missing"]:
+            problems.append(f"{worker} lacks step types {', '.join(answer['missing'])}")
+    if problems:
+        return Check(
+            "fail",
+            name,
+            f"{address}: " + "; ".join(problems),
+            "install ragline and the plugins the workflow uses on every worker",
+        )
+    return Check(
+        "ok", name, f"{address}: {len(workers)} worker(s), each can run this workflow's steps"
+    )
+
+
 # -- what runs for a workflow -----------------------------------------------------------------
 
 
@@ -363,7 +416,27 @@ def workflow_checks(workflow: Workflow, workflow_dir: Path) -> Iterator[Callable
         yield partial(check_secret, f"env:{name}", f"read as env.{name}")
     if workflow.cache.type == "redis" and workflow.cache.url:
         yield partial(check_redis, workflow.cache.url)
+    if workflow.execution.task_runner == "dask":
+        yield partial(_check_execution, workflow)
     yield partial(check_disk, workflow_dir / ".ragline")
+
+
+def _check_execution(workflow: Workflow) -> Check:
+    from ragline.compiler.dask import scheduler_address
+    from ragline.errors import ConfigError
+
+    try:
+        address = scheduler_address(workflow.execution)
+    except ConfigError as err:
+        return Check("fail", "dask scheduler", err.message, err.hint)
+    if address is None:
+        kind = "processes" if workflow.execution.processes else "threads"
+        return Check(
+            "ok",
+            "dask",
+            f"a local cluster of {workflow.execution.workers} worker {kind} starts with each run",
+        )
+    return check_dask_cluster(address, [s.uses for s in workflow.steps])
 
 
 def _env_references(workflow: Workflow) -> set[str]:

@@ -109,6 +109,19 @@ class StoreSpec(Strict):
 RetryDelay = float | list[float]
 
 
+class Partition(Strict):
+    """Run a step as several Prefect tasks, each over a slice of its list input."""
+
+    size: int | None = Field(default=None, ge=1, description="Items per partition.")
+    count: int | None = Field(default=None, ge=1, description="Number of partitions.")
+
+    @model_validator(mode="after")
+    def _one_of_size_or_count(self) -> Partition:
+        if (self.size is None) == (self.count is None):
+            raise ValueError("give exactly one of size (items per partition) or count")
+        return self
+
+
 class Defaults(Strict):
     """Options every step inherits unless it sets its own."""
 
@@ -118,6 +131,9 @@ class Defaults(Strict):
     timeout_seconds: float | None = Field(default=None, gt=0)
     tags: list[str] = Field(default_factory=list)
     cache: bool = True
+    partition: Partition | None = Field(
+        default=None, description="Partition every step whose type can be partitioned."
+    )
 
 
 class StepSpec(Strict):
@@ -139,6 +155,11 @@ class StepSpec(Strict):
     tags: list[str] = Field(default_factory=list)
     cache: bool | None = Field(
         default=None, description="Skip the step when its fingerprint is unchanged."
+    )
+    partition: Partition | None = Field(
+        default=None,
+        description="Run as several tasks over slices of the step's list input "
+        "(`embed[0]`, `embed[1]`, ...); its step type must say it can.",
     )
 
 
@@ -195,11 +216,28 @@ class Budget(Strict):
     per_alias: dict[str, Budget] = Field(default_factory=dict)
 
 
+DASK_ADDRESS_ENV = "RAGLINE_DASK_ADDRESS"
+
+
 class Execution(Strict):
-    """Where a run's parallel work executes."""
+    """Where a run's steps execute: threads of the run's process, or a Dask cluster."""
 
     task_runner: Literal["thread", "dask"] = "thread"
-    workers: int = Field(default=2, ge=1)
+    workers: int = Field(
+        default=2,
+        ge=1,
+        description="dask without address: the size of the local cluster started for the run.",
+    )
+    processes: bool = Field(
+        default=True,
+        description="dask without address: worker processes (true) or threads of this process.",
+    )
+    address: str | None = Field(
+        default=None,
+        pattern=r"^(env:[A-Za-z_][A-Za-z0-9_]*|(tcp|tls|inproc|ucx)://\S+)$",
+        description="dask: the scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786, or "
+        f"env:NAME to read it from the environment. {DASK_ADDRESS_ENV} overrides it.",
+    )
 
 
 class Workflow(Strict):

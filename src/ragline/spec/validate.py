@@ -96,6 +96,7 @@ class _Semantics:
             self._check_references(("steps", i, "with"), s.get("with"), s.get("id"))
             self._check_aliases(i, s)
             self._check_static(i, s)
+            self._check_partition(i, s)
         self._check_references(("outputs",), self.data.get("outputs"), None)
         self._check_cycles()
         self._check_routing()
@@ -123,6 +124,18 @@ class _Semantics:
         if "." in uses or ":" in uses:
             extra = "; workflows name registered step types, never Python import paths"
         self.report(("steps", i, "uses"), f"unknown step type '{uses}'{hint}{extra}")
+
+    def _check_partition(self, i: int, s: dict[str, Any]) -> None:
+        step_type = self._step_type(s)
+        if "partition" not in s or step_type is None or step_type.partition:
+            return
+        can = sorted(n for n, t in self.registry.types.items() if t.partition)
+        self.report(
+            ("steps", i, "partition"),
+            f"step type '{step_type.name}' cannot be partitioned (it does not map a list "
+            f"item by item); remove `partition:` here. Step types that can: {', '.join(can)}",
+            key=True,
+        )
 
     def _check_needs(self, i: int, s: dict[str, Any]) -> None:
         needs = s.get("needs")

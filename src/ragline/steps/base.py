@@ -70,6 +70,7 @@ class StepType:
     description: str = ""
     check: StaticCheck | None = None
     fingerprint: Callable[[StepConfig, StepContext], str] | None = None
+    partition: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, config: StepConfig, ctx: StepContext) -> Any:
@@ -94,12 +95,16 @@ def step(
     cache: bool = True,
     check: StaticCheck | None = None,
     fingerprint: Callable[[Any, StepContext], str] | None = None,
+    partition: str | None = None,
 ) -> Callable[[Callable[..., Any]], StepType]:
     """Register a function as step type `name` (publish it under the `ragline.steps` entry point).
 
     `cache=False` marks steps whose result depends on the world, not only on
     their inputs (writing to a store); `fingerprint` adds what the config cannot
-    see (e.g. the files a glob matches) to the step's cache key.
+    see (e.g. the files a glob matches) to the step's cache key. `partition`
+    names the list field a workflow may split across tasks (`partition:` on the
+    step): the function then runs once per slice and downstream steps see the
+    outputs joined in order, so it must map each item on its own.
     """
 
     def wrap(func: Callable[..., Any]) -> StepType:
@@ -112,6 +117,7 @@ def step(
             description=(func.__doc__ or "").strip(),
             check=check,
             fingerprint=fingerprint,
+            partition=partition,
         )
 
     return wrap

@@ -51,7 +51,7 @@ def chunk_id(document_id: str, text: str, occurrence: int = 0) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@step("chunk", config=ChunkConfig, version="1")
+@step("chunk", config=ChunkConfig, version="1", partition="documents")
 def chunk(config: ChunkConfig, ctx: StepContext) -> list[Chunk]:
     """Split each document with the chosen strategy; ids from document id + chunk text."""
     count = make_token_counter() if config.unit == "tokens" else char_counter()

@@ -24,7 +24,7 @@ class EmbedConfig(StepConfig):
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per model call.")
 
 
-@step("embed", config=EmbedConfig, version="1")
+@step("embed", config=EmbedConfig, version="1", partition="chunks")
 def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     """Look every text up in the cache, embed only the missing ones, in batches."""
     import numpy as np

@@ -1,0 +1,95 @@
+"""Partitioned steps: one step as N Prefect tasks, each over a slice of its list input.
+
+A step type that maps a list item by item names that field (`@step(...,
+partition="chunks")`); a workflow asks for `partition: {size: N}` or `{count: N}`.
+Each slice is its own task run (`embed[0]`, `embed[1]`, ... in the UI), retried
+and cached on its own: its cache key is the content of its slice, so a rerun
+after an edit runs only the slices whose items changed. Downstream steps see one
+output, the slices joined in order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ragline.compiler.fingerprint import digest
+
+if TYPE_CHECKING:
+    from ragline.compiler.flow import StepResult
+    from ragline.spec.model import Partition, StepSpec, Workflow
+    from ragline.steps.base import StepType
+
+
+@dataclass(frozen=True)
+class Part:
+    """Slice `index` of `count`: a task's share of a partitioned step's list."""
+
+    index: int
+    count: int
+
+    def bounds(self, length: int) -> tuple[int, int]:
+        """Contiguous, in order, sizes differing by at most one item."""
+        return (self.index * length // self.count, (self.index + 1) * length // self.count)
+
+
+def partition_of(spec: StepSpec, step_type: StepType, workflow: Workflow) -> Partition | None:
+    """The step's own `partition:`, else the defaults' when its type can partition."""
+    if not step_type.partition:
+        return None
+    return spec.partition or workflow.defaults.partition
+
+
+def part_count(partition: Partition, length: int | None) -> int:
+    if partition.count is not None:
+        return partition.count
+    assert partition.size is not None and length is not None
+    return max(1, math.ceil(length / partition.size))
+
+
+def joined(value: Any) -> Any:
+    """An upstream value as one StepResult: partitions joined in order, or as it is."""
+    if not isinstance(value, list):
+        return value
+    from ragline.compiler.flow import StepResult
+
+    parts: list[StepResult] = value
+    usage = [row for p in parts for row in p.metrics.get("model_usage", [])]
+    metrics: dict[str, Any] = {"partitions": len(parts)}
+    if usage:
+        metrics["model_usage"] = usage
+    return StepResult(
+        output=[item for p in parts for item in p.output],
+        fingerprint=digest(*[p.fingerprint for p in parts]),
+        duration_s=sum(p.duration_s for p in parts),
+        metrics=metrics,
+        attempt=max(p.attempt for p in parts),
+    )
+
+
+class PartitionedFuture:
+    """The futures of a partitioned step, seen by the flow body as one."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def wait(self) -> None:
+        for part in self.parts:
+            part.wait()
+
+    @property
+    def state(self) -> Any:
+        states = [p.state for p in self.parts]
+        unfinished = [s for s in states if not s.is_completed()]
+        if unfinished:
+            return unfinished[0]
+        cached = [s for s in states if s.name == "Cached"]
+        return (
+            states[0]
+            if len(cached) == len(states)
+            else next(s for s in states if s.name != "Cached")
+        )
+
+    def result(self) -> StepResult:
+        return joined([p.result() for p in self.parts])  # type: ignore[no-any-return]
