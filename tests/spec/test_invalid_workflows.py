@@ -51,6 +51,7 @@ def test_the_corpus_covers_every_bad_input_of_the_issue() -> None:
         "run_param_wrong_type",
         "missing_file",
         "billion_laughs",
+        "deep_nesting",
     }
 
 
