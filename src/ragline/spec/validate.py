@@ -21,6 +21,7 @@ from ragline.spec.expressions import ExpressionError, Reference, references_in, 
 from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
+from ragline.spec.schedules import schedule_problems
 from ragline.spec.schema import cached_workflow_schema
 from ragline.steps.base import AliasOf
 from ragline.steps.registry import Registry, default_registry
@@ -295,6 +296,9 @@ class _Semantics:
         )
         inputs = self.data.get("inputs") if isinstance(self.data.get("inputs"), dict) else {}
         for j, item in enumerate(items):
+            where: JsonPath = ("schedule", j) if isinstance(schedule, list) else ("schedule",)
+            for key, message in schedule_problems(item) if isinstance(item, dict) else []:
+                self.report((*where, key), message)
             params = item.get("parameters") if isinstance(item, dict) else None
             if not isinstance(params, dict):
                 continue
