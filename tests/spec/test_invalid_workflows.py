@@ -53,6 +53,9 @@ def test_the_corpus_covers_every_bad_input_of_the_issue() -> None:
         "missing_file",
         "billion_laughs",
         "deep_nesting",
+        "run_param_nan",
+        "bad_schedules",
+        "bad_expectation_arguments",
     }
 
 
