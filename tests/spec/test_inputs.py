@@ -54,3 +54,12 @@ def test_finite_numbers_pass_and_print_as_strict_json() -> None:
     params = check_parameters(wf, parse_assignments(wf, ["threshold=1e308", "name=NaN"]))
     assert params == {"threshold": 1e308, "name": "NaN"}  # a string input keeps the text
     assert json.loads(json.dumps(params, allow_nan=False)) == params
+
+
+def test_a_parameter_nested_past_the_stack_is_refused_by_name() -> None:
+    wf = workflow(xs={"type": "array"})
+    with pytest.raises(ParameterError) as err:
+        parse_assignments(wf, ["xs=" + "[" * 100_000])
+    assert err.value.problems == [
+        ("xs", "input 'xs' is nested too deeply to read; pass a flatter value")
+    ]

@@ -92,7 +92,11 @@ def parse_assignments(workflow: Workflow, assignments: list[str]) -> dict[str, A
                 f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}"
             )
             raise ParameterError(message, [("", message)])
-        params[key] = parse_cli_value(raw, workflow.inputs[key])
+        try:
+            params[key] = parse_cli_value(raw, workflow.inputs[key])
+        except RecursionError:  # json recurses per level: 100,000 '[' exhaust the stack
+            message = f"input '{key}' is nested too deeply to read; pass a flatter value"
+            raise ParameterError(message, [(key, message)]) from None
     return params
 
 
