@@ -3,10 +3,13 @@ PyYAML would accept silently (duplicate keys, aliases, timestamps as dates)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ragline.errors import WorkflowError
-from ragline.spec.loader import format_path, load_yaml_text
+from ragline.spec.loader import MAX_NESTING, format_path, load_yaml_text
+from ragline.spec.validate import load_workflow
 
 TEXT = """\
 apiVersion: ragline/v1
@@ -47,3 +50,37 @@ def test_merge_keys_are_refused() -> None:
 def test_json_paths_read_like_the_docs() -> None:
     assert format_path(("steps", 3, "with", "chunks")) == "steps[3].with.chunks"
     assert format_path(()) == "(top level)"
+
+
+def _nested_workflow(depth: int) -> str:
+    """A workflow whose deepest value is `depth` keys and indexes below the top level."""
+    inner = depth - 3  # `value:` is at steps[0].with.value, the first '[' one level below
+    return (
+        "apiVersion: ragline/v1\nname: deep\nsteps:\n  - id: a\n    uses: value\n"
+        f"    with:\n      value: {'[' * inner}{']' * inner}\n"
+    )
+
+
+def test_nesting_up_to_the_limit_validates_like_any_workflow(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(_nested_workflow(MAX_NESTING))
+    assert load_workflow(path).workflow.steps[0].id == "a"
+
+
+def test_nesting_past_the_limit_is_refused_at_the_first_level_too_deep() -> None:
+    with pytest.raises(WorkflowError) as err:
+        load_yaml_text(_nested_workflow(MAX_NESTING + 1), "deep.yaml")
+    [diag] = err.value.diagnostics
+    # The first "[" (column 14) is 4 levels down; each "[" is one level and one column more.
+    assert (diag.line, diag.col) == (7, 14 + MAX_NESTING + 1 - 4)
+    assert diag.path == "steps[0].with.value" + "[0]" * (MAX_NESTING + 1 - 4)
+    assert f"nested more than {MAX_NESTING} levels" in diag.message
+
+
+def test_a_thousand_levels_of_block_mappings_are_refused_without_a_traceback() -> None:
+    text = "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 1000))
+    with pytest.raises(WorkflowError) as err:
+        load_yaml_text(text, "deep.yaml")
+    [diag] = err.value.diagnostics
+    assert diag.line == MAX_NESTING + 1
+    assert diag.path == "a" + ".b" * MAX_NESTING

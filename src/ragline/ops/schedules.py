@@ -1,8 +1,10 @@
 """`schedule:` -> Prefect deployment schedules (cron + timezone, interval, rrule).
 
-The spec checks the shape (exactly one kind, parameters that are inputs);
-whether a cron expression, an rrule or a timezone means anything is Prefect's
-call, so it is asked here and its answer is reported at the schedule's line.
+The spec checks the shape (exactly one kind, parameters that are inputs) and,
+without importing Prefect, whether a cron expression, an rrule or a timezone
+means anything (`ragline.spec.schedules`, with Prefect's own croniter), so
+`ragline validate` finds them. Prefect still has the last word here: each
+error it raises is reported at the key it names.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.loader import JsonPath
 from ragline.spec.model import Schedule
+from ragline.spec.schedules import schedule_problems
 from ragline.spec.validate import LoadedWorkflow
 
 
@@ -36,12 +39,17 @@ def _prefect_schedule(schedule: Schedule) -> Any:
     return RRuleSchedule(rrule=str(schedule.rrule), timezone=schedule.timezone or "UTC")
 
 
-def _reason(err: Exception) -> str:
+def _reasons(err: Exception, kind: str) -> list[tuple[str, str]]:
+    """(key, message) per error Prefect raised: each at its own key, else at the kind's."""
     errors = getattr(err, "errors", None)
-    if callable(errors):
-        messages = [str(e.get("msg", "")).removeprefix("Value error, ") for e in errors()]
-        return "; ".join(m for m in messages if m) or str(err)
-    return str(err)
+    if not callable(errors):
+        return [(kind, str(err))]
+    out = []
+    for e in errors():
+        loc = e.get("loc") or ()
+        key = str(loc[0]) if loc and loc[0] in ("cron", "interval", "rrule", "timezone") else kind
+        out.append((key, str(e.get("msg", "")).removeprefix("Value error, ") or str(err)))
+    return out or [(kind, str(err))]
 
 
 def schedule_path(loaded: LoadedWorkflow, index: int, key: str | None = None) -> JsonPath:
@@ -59,18 +67,22 @@ def deployment_schedules(loaded: LoadedWorkflow) -> list[Any]:
     problems: list[Diagnostic] = []
     for i, schedule in enumerate(loaded.workflow.schedules):
         kind = _kind(schedule)
+        light = schedule_problems(schedule.model_dump())
+        problems += [
+            loaded.source.diagnostic(schedule_path(loaded, i, key), message)
+            for key, message in light
+        ]
+        if light:
+            continue
         try:
             prefect_schedule = _prefect_schedule(schedule)
         except (ValueError, TypeError) as err:
-            key = "timezone" if "timezone" in _reason(err).lower() else kind
-            if key == "timezone" and schedule.timezone is None:
-                key = kind
-            problems.append(
+            problems += [
                 loaded.source.diagnostic(
-                    schedule_path(loaded, i, key),
-                    f"Prefect does not accept this {key}: {_reason(err)}",
+                    schedule_path(loaded, i, key), f"Prefect does not accept this {key}: {reason}"
                 )
-            )
+                for key, reason in _reasons(err, kind)
+            ]
             continue
         out.append(
             DeploymentScheduleCreate(

@@ -7,6 +7,7 @@ exit code 2, and done again inside the flow for runs started from the UI.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -52,6 +53,18 @@ def _explain(err: ValidationError, spec: InputSpec, value: Any) -> str:
     return f"{err.message}"
 
 
+def non_finite(value: Any) -> str | None:
+    """'NaN', 'Infinity' or '-Infinity' when the value is or holds one, else None.
+
+    Python's json reads and writes them, but they are not JSON: `--json` output,
+    Prefect's parameters and every other JSON reader would choke on them.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return next((found for v in items if (found := non_finite(v))), None)
+
+
 def parse_cli_value(raw: str, spec: InputSpec) -> Any:
     """`-p top_k=5` gives the string '5'; turn it into the input's type."""
     if spec.type == "string":
@@ -79,7 +92,11 @@ def parse_assignments(workflow: Workflow, assignments: list[str]) -> dict[str, A
                 f"{did_you_mean(key, workflow.inputs) or f' (inputs: {known})'}"
             )
             raise ParameterError(message, [("", message)])
-        params[key] = parse_cli_value(raw, workflow.inputs[key])
+        try:
+            params[key] = parse_cli_value(raw, workflow.inputs[key])
+        except RecursionError:  # json recurses per level: 100,000 '[' exhaust the stack
+            message = f"input '{key}' is nested too deeply to read; pass a flatter value"
+            raise ParameterError(message, [(key, message)]) from None
     return params
 
 
@@ -108,6 +125,17 @@ def check_parameters(workflow: Workflow, params: dict[str, Any]) -> dict[str, An
             continue
         if spec.type == "number" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        bad = non_finite(value)
+        if bad:
+            what = "holds" if isinstance(value, (list, dict)) else "must be a finite number, got"
+            problems.append(
+                (
+                    name,
+                    f"input '{name}' {what} {bad}: NaN and Infinity are not JSON, "
+                    "so a run could neither store nor print it",
+                )
+            )
+            continue
         errors = sorted(Draft202012Validator(input_json_schema(spec)).iter_errors(value), key=str)
         for err in errors[:1]:
             problems.append((name, f"input '{name}' {_explain(err, spec, value)}"))

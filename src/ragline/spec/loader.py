@@ -4,7 +4,9 @@ PyYAML forgets positions once it builds Python objects and silently keeps the
 last of two duplicate keys; we compose nodes ourselves so every diagnostic can
 point at `file:line:col` (1-based) and duplicates are an error. Aliases are
 refused outright: a workflow never needs them, and they are how "billion
-laughs" files blow up memory.
+laughs" files blow up memory. Nesting is limited to MAX_NESTING levels while
+composing, before PyYAML's own recursion (and ours, and jsonschema's) can
+exhaust the Python stack: 400 levels of `[` fit in 0.8 KB.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import yaml
 from ragline.errors import Diagnostic, WorkflowError
 
 MAX_WORKFLOW_BYTES = 1_000_000
+# Real workflows nest under 10 levels; the Python stack gives out a little past 300.
+MAX_NESTING = 64
 
 JsonPath = tuple[str | int, ...]
 
@@ -137,17 +141,41 @@ _ALIAS_HINT = (
 
 
 class _NoAliasLoader(_WorkflowLoader):
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str | int] = []  # where composing is, for a too-deep error
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
         if self.check_event(yaml.AliasEvent):
-            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-            mark = event.start_mark
             raise _AliasRefused(event.anchor, mark.line + 1, mark.column + 1)
-        return super().compose_node(parent, index)
+        if parent is not None:
+            # A key counts as deep as its value (else `? ? ? ...` keys would nest unchecked).
+            if isinstance(index, yaml.ScalarNode):  # a mapping value, after its key
+                label: str | int = index.value
+            elif isinstance(index, int):  # a sequence item
+                label = index
+            else:  # a key
+                label = event.value if isinstance(event, yaml.ScalarEvent) else "(key)"
+            self._path.append(label)
+        if len(self._path) > MAX_NESTING:
+            raise _TooDeep(tuple(self._path), mark.line + 1, mark.column + 1)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if parent is not None:
+                self._path.pop()
 
 
 class _AliasRefused(Exception):
     def __init__(self, name: str, line: int, col: int) -> None:
         self.name, self.line, self.col = name, line, col
+
+
+class _TooDeep(Exception):
+    def __init__(self, path: JsonPath, line: int, col: int) -> None:
+        self.path, self.line, self.col = path, line, col
 
 
 def _syntax_hint(problem: str, snippet: str) -> str:
@@ -204,6 +232,20 @@ def load_yaml_text(text: str, file: str = "<workflow>") -> LoadedYaml:
                     refused.col,
                     "(top level)",
                     _ALIAS_HINT.format(name=refused.name),
+                )
+            ]
+        ) from None
+    except _TooDeep as deep:
+        raise WorkflowError(
+            [
+                Diagnostic(
+                    file,
+                    deep.line,
+                    deep.col,
+                    format_path(deep.path),
+                    f"values are nested more than {MAX_NESTING} levels deep here; "
+                    "a workflow needs a few levels: flatten this value, or keep large "
+                    "data in a file a step reads",
                 )
             ]
         ) from None

@@ -7,6 +7,7 @@ WorkflowError; nothing here runs a step or imports prefect/litellm/lancedb.
 from __future__ import annotations
 
 import graphlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from pydantic import ValidationError
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
 from ragline.spec.expressions import ExpressionError, Reference, references_in, walk_strings
-from ragline.spec.loader import JsonPath, LoadedYaml, format_path, load_yaml_file
+from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
+from ragline.spec.schedules import schedule_problems
 from ragline.spec.schema import cached_workflow_schema
 from ragline.steps.base import AliasOf
 from ragline.steps.registry import Registry, default_registry
@@ -54,6 +56,14 @@ def _steps(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [(i, s) for i, s in enumerate(steps) if isinstance(s, dict)]
 
 
+_STEP_CONFIG = re.compile(r"^steps\[(\d+)\]\.with(?:$|[.\[])")
+
+
+def _steps_with_config_problems(problems: list[Diagnostic]) -> set[int]:
+    """Indexes of the steps whose `with:` the schema already found wrong."""
+    return {int(m.group(1)) for p in problems if (m := _STEP_CONFIG.match(p.path))}
+
+
 class _Semantics:
     def __init__(
         self,
@@ -70,12 +80,18 @@ class _Semantics:
         self.problems: list[Diagnostic] = []
         self.step_index: dict[str, int] = {}
         self.edges: dict[str, set[str]] = {}
+        # Computed once: per-reference or per-step rescans made validate quadratic in steps.
+        self.steps = _steps(self.data)
+        self.by_position = dict(self.steps)
+        self.schema_said = _steps_with_config_problems(schema_problems)
+        self.seen: set[tuple[int, int]] = {(p.line, p.col) for p in schema_problems}
+        self.seen_upto = 0  # self.problems[:seen_upto] are in self.seen
 
     def report(self, path: JsonPath, message: str, *, key: bool = False) -> None:
         self.problems.append(self.loaded.diagnostic(path, message, key=key))
 
     def run(self) -> list[Diagnostic]:
-        steps = _steps(self.data)
+        steps = self.steps
         for i, s in steps:
             sid = s.get("id")
             if not isinstance(sid, str):
@@ -192,11 +208,7 @@ class _Semantics:
                 return
             if isinstance(sid, str):
                 self.edges[sid].add(ref.name)
-            upstream = (
-                _steps(self.data)[self.step_index[ref.name]][1]
-                if self.step_index[ref.name] < len(_steps(self.data))
-                else {}
-            )
+            upstream = self.by_position.get(self.step_index[ref.name], {})
             step_type = self._step_type(upstream)
             if step_type is not None and ref.path:
                 problem = check_path(step_type.output_type, ref.path)
@@ -234,15 +246,10 @@ class _Semantics:
         if step_type is None or not isinstance(with_, dict):
             return
         base: JsonPath = ("steps", i, "with")
-        shown = format_path(base)
         found: list[Diagnostic] = []
         # The schema has already reported wrong keys and types;
         # expressions resolve only at run time.
-        schema_said = any(
-            p.path == shown or p.path.startswith((f"{shown}.", f"{shown}["))
-            for p in self.schema_problems
-        )
-        if not schema_said and not any("${{" in t for _, t in walk_strings(with_)):
+        if i not in self.schema_said and not any("${{" in t for _, t in walk_strings(with_)):
             try:
                 step_type.config.model_validate(with_)
             except ValidationError as err:
@@ -250,11 +257,12 @@ class _Semantics:
         if step_type.check is not None:
             for rel, message in step_type.check(with_, self.data, self.workflow_dir):
                 found.append(self.loaded.diagnostic((*base, *rel), message))
-        seen = {(p.line, p.col) for p in [*self.schema_problems, *self.problems]}
+        self.seen.update((p.line, p.col) for p in self.problems[self.seen_upto :])
         for d in found:
-            if (d.line, d.col) not in seen:
-                seen.add((d.line, d.col))
+            if (d.line, d.col) not in self.seen:
+                self.seen.add((d.line, d.col))
                 self.problems.append(d)
+        self.seen_upto = len(self.problems)
 
     def _check_cycles(self) -> None:
         sorter = graphlib.TopologicalSorter(self.edges)
@@ -301,6 +309,9 @@ class _Semantics:
         )
         inputs = self.data.get("inputs") if isinstance(self.data.get("inputs"), dict) else {}
         for j, item in enumerate(items):
+            where: JsonPath = ("schedule", j) if isinstance(schedule, list) else ("schedule",)
+            for key, message in schedule_problems(item) if isinstance(item, dict) else []:
+                self.report((*where, key), message)
             params = item.get("parameters") if isinstance(item, dict) else None
             if not isinstance(params, dict):
                 continue

@@ -92,7 +92,7 @@ def check_evaluate(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """For `ragline validate`: gate metric names and expectation names exist."""
-    from ragline.evaluation.expectations import unknown_name_message
+    from ragline.evaluation.expectations import argument_problems, unknown_name_message
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     gates = raw.get("gates")
@@ -119,9 +119,12 @@ def check_evaluate(
                     )
                 )
                 continue
-            message = unknown_name_message(str(next(iter(entry))))
+            ((name, arguments),) = entry.items()
+            message = unknown_name_message(str(name))
             if message:
                 problems.append((("expectations", suite, "expect", i), message))
+            for rel, text in argument_problems(str(name), arguments):
+                problems.append((("expectations", suite, "expect", i, *rel), text))
     return problems
 
 
@@ -214,6 +217,8 @@ def _describe(outcome: ExpectationOutcome) -> str:
     seen = f", e.g. {outcome.unexpected_examples[:3]}" if outcome.unexpected_examples else ""
     count = f"{outcome.unexpected_count} unexpected" if outcome.unexpected_count else ""
     observed = f"observed {outcome.observed}" if outcome.observed is not None else count
+    if outcome.reason:
+        observed = f"great-expectations could not evaluate it: {outcome.reason}"
     return f"expectation {outcome.data}.{outcome.expectation} failed ({observed}{seen})"
 
 

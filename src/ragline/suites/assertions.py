@@ -173,9 +173,6 @@ def _run_fails(a: m.RunFails, facts: Facts, _: Models) -> AssertionResult:
     return AssertionResult(a.type, True, f"the run failed as expected: {_short(first, 120)}")
 
 
-# What can still be checked when the run failed: there is no output, but there is a run.
-_WITHOUT_OUTPUT = (m.RunFails, m.MaxLatency, m.MaxCost)
-
 _RUNNERS: dict[type[Any], Callable[[Any, Facts, Models], AssertionResult]] = {
     m.Contains: _contains,
     m.RegexAssertion: _regex,
@@ -194,7 +191,7 @@ def evaluate(assertion: m.Assertion, facts: Facts, models: Models) -> AssertionR
     """One assertion's verdict; a judge or embedder that fails makes the assertion fail."""
     from ragline.errors import RaglineError
 
-    if facts.error is not None and not isinstance(assertion, _WITHOUT_OUTPUT):
+    if facts.error is not None and not isinstance(assertion, m.WITHOUT_OUTPUT):
         return AssertionResult(assertion.type, False, "the run failed, so there is no output")
     try:
         result = _RUNNERS[type(assertion)](assertion, facts, models)

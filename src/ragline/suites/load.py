@@ -19,7 +19,14 @@ from ragline.errors import Diagnostic, ParameterError, WorkflowError
 from ragline.spec.diagnostics import did_you_mean
 from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.validate import LoadedWorkflow
-from ragline.suites.model import ASSERTION_MODELS, Assertion, Case, SuiteSpec
+from ragline.suites.model import (
+    ASSERTION_MODELS,
+    WITHOUT_OUTPUT,
+    Assertion,
+    Case,
+    RunFails,
+    SuiteSpec,
+)
 from ragline.suites.problems import parse_spec, pydantic_problems
 from ragline.suites.targets import Target, model_target, workflow_target
 
@@ -67,6 +74,36 @@ def _assertion(
     return parsed
 
 
+def _merge(
+    loaded: LoadedYaml,
+    i: int,
+    defaults: list[Assertion | None],
+    own: list[Assertion | None],
+    problems: list[Diagnostic],
+) -> list[Assertion]:
+    """A case's assertions after `defaults.assert`; a run-fails case keeps only run checks.
+
+    A run that fails has no output, so an output check beside `run-fails` could
+    never pass: from the defaults it is left out, in the case itself it is an error.
+    """
+    expects_failure = any(isinstance(a, RunFails) for a in own)
+    if not expects_failure:
+        return [a for a in [*defaults, *own] if a is not None]
+    fails_at = next(j for j, a in enumerate(own) if isinstance(a, RunFails))
+    for j, a in enumerate(own):
+        if a is not None and not isinstance(a, WITHOUT_OUTPUT):
+            problems.append(
+                loaded.diagnostic(
+                    ("cases", i, "assert", j),
+                    f"'{a.type}' checks the output, but this case expects the run to fail "
+                    f"(cases[{i}].assert[{fails_at}]) and a failed run has none: "
+                    "move it to a case whose run completes",
+                )
+            )
+    kept = [a for a in defaults if isinstance(a, WITHOUT_OUTPUT)]
+    return [*kept, *(a for a in own if a is not None)]
+
+
 def _cases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnostic]) -> list[Case]:
     raw: dict[str, Any] = loaded.data
     defaults = [
@@ -105,7 +142,7 @@ def _cases(loaded: LoadedYaml, spec: SuiteSpec, problems: list[Diagnostic]) -> l
                     "(or `defaults.assert:` for every case)",
                 )
             )
-        assertions = [a for a in [*defaults, *own] if a is not None]
+        assertions = _merge(loaded, i, defaults, own, problems)
         cases.append(
             Case(
                 name=name,

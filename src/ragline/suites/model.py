@@ -140,6 +140,9 @@ Assertion = (
     | RunFails
 )
 
+# What can be checked when the run failed: there is no output, but there is a run.
+WITHOUT_OUTPUT: tuple[type[_Assertion], ...] = (RunFails, MaxLatency, MaxCost)
+
 ASSERTION_MODELS: dict[str, type[_Assertion]] = {
     name: cls
     for cls in (
