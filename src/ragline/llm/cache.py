@@ -36,6 +36,20 @@ def redis_url(spec: CacheSpec) -> str:
     return raw
 
 
+def cache_location(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> str | None:
+    """Where the cache of `spec` lives (services with the same location share one), or None."""
+    if spec.type == "none":
+        return None
+    if spec.type == "redis":
+        return f"redis:{redis_url(spec)}#{spec.namespace or DEFAULT_NAMESPACE}:{spec.ttl}"
+    return f"disk:{_disk_folder(spec, state_dir, workflow_dir).resolve()}:{spec.ttl}"
+
+
+def _disk_folder(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Path:
+    folder = Path(spec.dir) if spec.dir else state_dir / "cache"
+    return folder if folder.is_absolute() else workflow_dir / folder
+
+
 def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | None:
     """A LiteLLM `Cache` for the spec, or None when caching is off."""
     if spec.type == "none":
@@ -56,9 +70,7 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
         if url.path.strip("/").isdigit():
             kwargs["db"] = int(url.path.strip("/"))
     else:
-        folder = Path(spec.dir) if spec.dir else state_dir / "cache"
-        if not folder.is_absolute():
-            folder = workflow_dir / folder
+        folder = _disk_folder(spec, state_dir, workflow_dir)
         folder.mkdir(parents=True, exist_ok=True)
         kwargs = {"type": "disk", "disk_cache_dir": str(folder)}
     if spec.ttl:

@@ -20,7 +20,7 @@ from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
 from ragline.llm.loop import run
 from ragline.llm.types import Usage
-from ragline.llm.writeback import CacheWriter
+from ragline.llm.writeback import CacheWriter, shared_writer
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
@@ -44,7 +44,7 @@ class ModelService:
     """Everything between a step and LiteLLM, for one run of one workflow."""
 
     def __init__(self, workflow: Workflow, workflow_dir: Path) -> None:
-        from ragline.llm.cache import build_cache
+        from ragline.llm.cache import build_cache, cache_location
         from ragline.llm.router import model_list
 
         self.workflow = workflow
@@ -54,8 +54,15 @@ class ModelService:
         for item in items:
             self.deployments.setdefault(item["model_name"], []).append(item)
         self.direct = direct_routes(workflow, items)
-        self.cache = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
-        self._writer = CacheWriter(self.cache) if self.cache is not None else None
+        state_dir = workflow_dir / ".ragline"
+        location = cache_location(workflow.cache, state_dir, workflow_dir)
+        self._writer: CacheWriter | None = None
+        self.cache: Any = None
+        if location is not None:
+            self._writer = shared_writer(
+                location, lambda: build_cache(workflow.cache, state_dir, workflow_dir)
+            )
+            self.cache = self._writer.cache
         self._model_keys: dict[str, str] = {}
         self.budget = BudgetTracker(workflow.budget)
         self._usage: list[Usage] = []
@@ -334,8 +341,7 @@ class ModelService:
         a worker) would otherwise slow down with every run it has served.
         """
         try:
-            if self._writer is not None:
-                self._writer.close()
+            self.flush()
         finally:
             if self._router is not None:
                 self._router.discard()
