@@ -32,7 +32,7 @@ from ragline.spec.expressions import resolve
 from ragline.spec.inputs import PYTHON_TYPES, check_parameters, has_default
 from ragline.spec.model import StepSpec, Workflow
 from ragline.spec.validate import LoadedWorkflow
-from ragline.steps.base import StepType
+from ragline.steps.base import AliasOf, StepType
 from ragline.steps.context import RunInfo, RunServices, StepContext
 from ragline.steps.registry import Registry, default_registry
 
@@ -77,11 +77,17 @@ class _Ctx:
 
 
 def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str, Any]) -> str:
+    """The part of a step's key known before the run: type, config, inputs it reads, workflow.
+
+    The workflow file is part of it: two workflows of one folder with the same
+    step do not share its cached result (each has its own models and stores).
+    """
     spec = planned.spec
     return digest(
         step_type.name,
         step_type.version,
-        str(ctx.loaded.directory),
+        str(ctx.loaded.path.resolve()),
+        ctx.workflow.name,
         spec.with_,
         {k: inputs.get(k) for k in sorted(planned.input_refs)},
         env_values(planned.env_refs),
@@ -90,7 +96,7 @@ def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str
 
 def _key(
     ctx: _Ctx,
-    spec: StepSpec,
+    planned: PlannedStep,
     step_type: StepType,
     seed: str,
     upstream: dict[str, StepResult],
@@ -98,11 +104,44 @@ def _key(
     services: RunServices,
     run: RunInfo,
 ) -> str:
+    """The step's cache key: its seed, what stands behind the model aliases it names, the
+    fingerprints of the steps whose output it reads (`needs` only orders), and its own hook."""
+    spec = planned.spec
     extra = ""
     if step_type.fingerprint is not None:
         config = _config(ctx, spec, step_type, upstream, inputs)
         extra = step_type.fingerprint(config, _context(ctx, spec, services, run))
-    return digest(seed, {k: upstream[k].fingerprint for k in sorted(upstream)}, extra)
+    reads = {k: upstream[k].fingerprint for k in sorted(planned.reads)}
+    return digest(seed, _model_identities(ctx, spec, step_type, upstream, inputs), reads, extra)
+
+
+def _model_identities(
+    ctx: _Ctx,
+    spec: StepSpec,
+    step_type: StepType,
+    upstream: dict[str, StepResult],
+    inputs: dict[str, Any],
+) -> dict[str, str]:
+    """field -> identity of the model alias it names, for every `ModelAlias` field of the config."""
+    import os
+
+    from ragline.llm.identity import alias_identity
+
+    out: dict[str, str] = {}
+    for name, info in step_type.config.model_fields.items():
+        if not any(isinstance(m, AliasOf) and m.section == "models" for m in info.metadata):
+            continue
+        alias = spec.with_.get(info.alias or name)
+        if isinstance(alias, str) and "${{" in alias:
+            scope = {
+                "inputs": inputs,
+                "steps": {k: v.output for k, v in upstream.items()},
+                "env": os.environ,
+            }
+            alias = resolve(alias, scope)
+        if isinstance(alias, str):
+            out[name] = alias_identity(ctx.workflow, alias)
+    return out
 
 
 def _config(
@@ -179,7 +218,7 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         inputs = task_inputs["inputs"]
         return _key(
             ctx,
-            spec,
+            planned,
             step_type,
             task_inputs["seed"],
             task_inputs["upstream"],

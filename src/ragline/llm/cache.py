@@ -7,14 +7,15 @@ stored answer without a model call.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ragline.llm._litellm import litellm
 from ragline.spec.model import CacheSpec
+
+if TYPE_CHECKING:
+    from ragline.spec.model import Workflow
 
 DEFAULT_NAMESPACE = "ragline"
 
@@ -78,13 +79,8 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
     return Cache(**kwargs)
 
 
-def cache_model_key(alias: str, deployments: list[dict[str, Any]]) -> str:
+def cache_model_key(workflow: Workflow, alias: str) -> str:
     """The `model` part of a cache key: the alias and what stands behind it (never the keys)."""
-    public = [
-        {k: v for k, v in d.get("litellm_params", {}).items() if k != "api_key"}
-        for d in deployments
-    ]
-    digest = hashlib.sha256(json.dumps(public, sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
-    return f"{alias}@{digest}"
+    from ragline.llm.identity import alias_identity
+
+    return f"{alias}@{alias_identity(workflow, alias)}"

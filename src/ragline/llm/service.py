@@ -323,9 +323,7 @@ class ModelService:
         if model is None:
             from ragline.llm.cache import cache_model_key
 
-            model = self._model_keys[alias] = cache_model_key(
-                alias, self.deployments.get(alias, [])
-            )
+            model = self._model_keys[alias] = cache_model_key(self.workflow, alias)
         return str(self.cache.get_cache_key(model=model, **request))
 
     def flush(self) -> None:
