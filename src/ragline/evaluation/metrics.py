@@ -6,6 +6,8 @@ import math
 import re
 from collections import Counter
 
+from ragline.prompts.contexts import CITATION
+
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -41,7 +43,7 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * p * rec / (p + rec)
 
 
-_CITATION = re.compile(r"\[[^\]\s]+#\d+\]")
+_CITATION = CITATION
 
 
 # "The contexts do not contain an answer", "I don't know": a sentence that declines
