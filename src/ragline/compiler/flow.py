@@ -443,9 +443,16 @@ def _failure_of(step_id: str, future: Any) -> StepError:
 def _record(
     p: PlannedStep, future: Any, result: StepResult | None, services: RunServices
 ) -> StepRecord:
+    from ragline.llm.usage import with_earlier_attempts
+
     state = future.state
     cached = state.name == "Cached"
     facts = step_facts(services, p.spec.id)
+    if result is not None:
+        metrics = with_earlier_attempts(result.metrics, facts.failed_usage, p.spec.id)
+    else:
+        earlier = facts.failed_usage[: -len(facts.failed_metrics.get("model_usage", [])) or None]
+        metrics = with_earlier_attempts(facts.failed_metrics, earlier, p.spec.id)
     return StepRecord(
         step_id=p.spec.id,
         uses=p.spec.uses,
@@ -453,7 +460,7 @@ def _record(
         duration_s=None if cached or result is None else result.duration_s,
         cached=cached,
         retries=max(0, facts.attempts - 1),
-        metrics=result.metrics if result else facts.failed_metrics,
+        metrics=metrics,
     )
 
 

@@ -96,7 +96,9 @@ class ModelService:
         stream: bool = False,
         on_text: Callable[[str], None] | None = None,
         params: dict[str, Any] | None = None,
+        ctx: StepContext | None = None,
     ) -> Completion:
+        """One completion; its usage is recorded on `ctx` (the step) whatever the outcome."""
         request: dict[str, Any] = {"messages": messages, **(params or {})}
         for key, value in (
             ("temperature", temperature),
@@ -111,7 +113,7 @@ class ModelService:
             hit = self._writer.get(cache_key)
             if isinstance(hit, dict) and "text" in hit:
                 usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
-                self._record(usage)
+                self._record(usage, alias, ctx)
                 return Completion(
                     str(hit["text"]),
                     usage,
@@ -131,14 +133,12 @@ class ModelService:
                 result.deployment = deployment or result.deployment
                 result.usage.retries += extra_retries
         except Exception as exc:
+            self._record(self._failed(alias, metadata, started), alias, ctx)
             raise model_error(exc, alias, metadata) from None
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(result.usage)
-        self.budget.after_call(
-            alias,
-            result.usage.prompt_tokens + result.usage.completion_tokens,
-            result.usage.cost_usd,
-        )
+        # Recorded before the budget check: a call that crosses the budget was made and billed.
+        self._record(result.usage, alias, ctx)
+        self.budget.after_call(alias, result.usage.tokens, result.usage.cost_usd)
         if cache_key is not None and self._writer is not None:
             self._writer.add(
                 cache_key,
@@ -291,14 +291,20 @@ class ModelService:
         )
         return Completion("".join(parts), usage, str(hidden.get("model_id") or ""))
 
-    def embed(self, alias: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
-        """Vectors for `texts` in one routed call (retries, fallbacks and the budget apply)."""
+    def embed(
+        self, alias: str, texts: list[str], ctx: StepContext | None = None
+    ) -> tuple[list[list[float]], Usage]:
+        """Vectors for `texts` in one routed call (retries, fallbacks and the budget apply).
+
+        The usage is recorded on `ctx`, one row per alias and model for all of a step's batches.
+        """
         self.budget.before_call(alias)
         metadata: dict[str, Any] = {}
         started = time.perf_counter()
         try:
             response = self._embedding(alias, texts, metadata)
         except Exception as exc:
+            self._record(self._failed(alias, metadata, started), alias, ctx, merge=True)
             raise model_error(exc, alias, metadata) from None
         hidden = getattr(response, "_hidden_params", {}) or {}
         data = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
@@ -312,7 +318,7 @@ class ModelService:
             cost_usd=float(cost) if isinstance(cost, (int, float)) else 0.0,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-        self._record(usage)
+        self._record(usage, alias, ctx, merge=True)
         self.budget.after_call(alias, tokens, usage.cost_usd)
         return vectors, usage
 
@@ -345,9 +351,30 @@ class ModelService:
                 self._router.discard()
 
     # -- usage -----------------------------------------------------------------
-    def _record(self, usage: Usage) -> None:
+    def _record(
+        self, usage: Usage, alias: str, ctx: StepContext | None, *, merge: bool = False
+    ) -> None:
         with self._lock:
             self._usage.append(usage)
+        if ctx is not None:
+            from ragline.llm.usage import record_usage
+
+            record_usage(ctx, alias, usage, merge=merge)
+
+    def _failed(self, alias: str, metadata: dict[str, Any], started: float) -> Usage:
+        """The usage of a call that got no answer: one call, failed, its retries and time."""
+        from ragline.llm.errors import attempts
+
+        tried = metadata.get("deployment") or ",".join(
+            sorted({str(d["litellm_params"]["model"]) for d in self.deployments.get(alias, [])})
+        )
+        return Usage(
+            model=str(tried),
+            calls=1,
+            failed=1,
+            retries=len(attempts(metadata)),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
 
     def usage(self) -> list[Usage]:
         with self._lock:
