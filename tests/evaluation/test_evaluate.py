@@ -83,3 +83,29 @@ def test_citations_are_not_counted_as_unsupported_sentences() -> None:
         ["Plugins add step types to ragline.", "Entry points register them at install time."],
     )
     assert (score, unsupported) == (1.0, [])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The provided contexts do not contain an answer to this question.",
+        "I don't know. The passages do not mention swallows.",
+        "There is not enough information in the documentation to answer this.",
+    ],
+)
+def test_an_abstention_is_grounded_and_passes_the_gate(tmp_path: Path, answer: str) -> None:
+    out = evaluate(
+        EvaluateConfig(answer=answer, contexts=CONTEXTS, gates={"groundedness": 0.6}),
+        _ctx(tmp_path),
+    )
+    assert out.abstained
+    assert out.metrics["groundedness"] == 1.0
+    assert out.failed_gates == [] and out.unsupported_sentences == []
+
+
+def test_a_claim_beside_an_abstention_is_still_checked(tmp_path: Path) -> None:
+    answer = "The contexts do not contain the price. Bananas contain potassium."
+    config = EvaluateConfig(answer=answer, contexts=CONTEXTS, gates={"groundedness": 0.6})
+    with pytest.raises(StepError, match=r"groundedness = 0.000 < 0.6; unsupported: 'Bananas"):
+        evaluate(config, _ctx(tmp_path))
+    assert not m.abstains(answer)

@@ -37,6 +37,24 @@ def test_the_disk_cache_outlives_the_run(openai_server: FakeOpenAI, tmp_path: Pa
     assert any((tmp_path / ".ragline" / "cache").iterdir())
 
 
+@pytest.mark.integration
+def test_a_stored_answer_is_visible_to_the_next_run_as_soon_as_the_call_returns(
+    openai_server: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Two runs of one process (`ragline serve`, a worker) share the disk cache.
+
+    Each lookup of the second run's service comes right after the call of the
+    first one returned, before a write behind the answer could have landed.
+    """
+    wf = workflow_model(models={"answer": fake_deployments(openai_server, "m")})
+    writer, reader = ModelService(wf, tmp_path), ModelService(wf, tmp_path)
+    for i in range(30):
+        question = [{"role": "user", "content": f"question {i}"}]
+        assert not writer.complete("answer", question, temperature=0).cache_hit
+        assert reader.complete("answer", question, temperature=0).cache_hit, i
+    assert len(openai_server.calls("m")) == 30
+
+
 @pytest.mark.parametrize("changed", [{"temperature": 0.7}, {"max_tokens": 5}])
 def test_nondeterministic_or_different_requests_are_not_served_from_cache(
     openai_server: FakeOpenAI, service, changed: dict[str, float]

@@ -140,6 +140,89 @@ def test_the_budget_stops_the_run_with_a_clear_error(
     assert len(openai_server.calls("m")) == 1  # not retried
 
 
+def _usage_table(prefect: str, state: Any) -> list[dict[str, Any]]:
+    """The `model-usage-total` rows of a flow run (what `ragline runs` reads its TOTAL from)."""
+    import httpx
+
+    response = httpx.post(
+        f"{prefect}/artifacts/filter",
+        json={
+            "limit": 50,
+            "offset": 0,
+            "artifacts": {"key": {"any_": ["model-usage-total"]}},
+            "flow_runs": {"id": {"any_": [str(state.state_details.flow_run_id)]}},
+        },
+    )
+    response.raise_for_status()
+    [artifact] = response.json()
+    data = artifact["data"]
+    rows: list[dict[str, Any]] = json.loads(data) if isinstance(data, str) else data
+    return rows
+
+
+@pytest.mark.integration
+def test_the_call_that_crosses_the_budget_is_counted_in_the_run_usage(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
+    import re
+
+    openai_server.set_reply("m", "word " * 10)
+    path = qa_workflow(
+        tmp_path, {"answer": fake_deployments(openai_server, "m")}, budget={"max_tokens": 60}
+    )
+    data = yaml.safe_load(path.read_text())
+    data["steps"].append(
+        {
+            "id": "again",
+            "uses": "generate",
+            "needs": ["generate"],
+            "with": {"model": "answer", "prompt": "Say it again " * 10, "temperature": 0},
+        }
+    )
+    path.write_text(yaml.safe_dump(data))
+    records: list[Any] = []
+    flow = compile_workflow(load_workflow(path), on_finish=lambda recs, outs: records.extend(recs))
+    state = flow(question="q", return_state=True)
+    with pytest.raises(StepError) as err:
+        state.result()
+    said = re.search(r"max_tokens 60 exceeded \((\d+) used\)", str(err.value))
+    assert said, str(err.value)
+    [total] = [r for r in _usage_table(prefect, state) if r["model"] == "TOTAL"]
+    assert total["calls"] == 2 == len(openai_server.calls("m"))
+    assert total["prompt_tokens"] + total["completion_tokens"] == int(said.group(1))
+    [again] = [r for r in records if r.step_id == "again"]
+    [row] = again.metrics["model_usage"]
+    assert row["prompt_tokens"] > 0 and row["completion_tokens"] == 10
+
+
+@pytest.mark.integration
+def test_failed_attempts_of_a_step_are_counted_in_the_run_usage(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI
+) -> None:
+    openai_server.script("m", ["500", "500"])
+    path = qa_workflow(
+        tmp_path,
+        {"answer": fake_deployments(openai_server, "m")},
+        routing={"num_retries": 0},
+        defaults={"cache": False, "retries": 2, "retry_delay_seconds": 0},
+    )
+    records: list[Any] = []
+    flow = compile_workflow(load_workflow(path), on_finish=lambda recs, outs: records.extend(recs))
+    state = flow(question="q", return_state=True)
+    assert state.is_completed()
+    [gen] = [r for r in records if r.step_id == "generate"]
+    assert gen.retries == 2
+    assert [(r["calls"], r["failed"]) for r in gen.metrics["model_usage"]] == [
+        (1, 1),
+        (1, 1),
+        (1, 0),
+    ]
+    [table] = [a for a in gen.metrics["artifacts"] if a["key"] == "model-usage"]
+    assert len(table["data"]) == 3
+    [total] = [r for r in _usage_table(prefect, state) if r["model"] == "TOTAL"]
+    assert (total["calls"], total["failed"]) == (3, 2) and len(openai_server.calls("m")) == 3
+
+
 SCHEMA = {
     "type": "object",
     "required": ["answer", "sources"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,19 +61,27 @@ def test_prompt_and_messages_are_mutually_exclusive() -> None:
         GenerateConfig(model="answer")
 
 
-def test_the_cache_key_follows_the_alias_and_its_fallbacks_only(tmp_path: Path) -> None:
-    from ragline.steps.generate import generate_fingerprint
+def test_an_alias_identity_follows_the_alias_and_its_fallbacks_only() -> None:
+    from ragline.llm.identity import alias_identity
 
-    def key(**models: list[dict[str, str]]) -> str:
+    def key(**models: list[dict[str, Any]]) -> str:
         wf = workflow_model(models=models, routing={"fallbacks": {"answer": ["backup"]}})
-        ctx = StepContext(step_id="g", workflow=wf, workflow_dir=tmp_path)
-        return generate_fingerprint(GenerateConfig(model="answer", prompt="q"), ctx)
+        return alias_identity(wf, "answer")
 
     local = [{"model": "local/extractive"}]
     base = key(answer=local, backup=local, other=local)
     assert key(answer=local, backup=local, other=[{"model": "local/smollm2"}]) == base
     assert key(answer=local, backup=[{"model": "local/smollm2"}], other=local) != base
     assert key(answer=[{"model": "local/smollm2"}], backup=local, other=local) != base
+    # Every key of a deployment but the secret and the traffic knobs is identity.
+    assert key(answer=[{**local[0], "params": {"backend": "onnx"}}], backup=local) != base
+    assert key(answer=[{"model": "openai/m", "api_base": "http://a/v1"}], backup=local) != key(
+        answer=[{"model": "openai/m", "api_base": "http://b/v1"}], backup=local
+    )
+    keyed = [{"model": "openai/m", "api_key": "env:ONE", "rpm": 10, "timeout": 5}]
+    assert key(answer=keyed, backup=local) == key(
+        answer=[{"model": "openai/m", "api_key": "env:TWO", "rpm": 99}], backup=local
+    )
 
 
 def test_validate_rejects_a_response_format_that_is_not_json_schema(tmp_path: Path) -> None:

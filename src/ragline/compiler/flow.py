@@ -34,7 +34,7 @@ from ragline.spec.expressions import resolve
 from ragline.spec.inputs import PYTHON_TYPES, check_parameters, has_default
 from ragline.spec.model import StepSpec, Workflow
 from ragline.spec.validate import LoadedWorkflow
-from ragline.steps.base import StepType
+from ragline.steps.base import AliasOf, StepType
 from ragline.steps.context import RunInfo, RunServices, StepContext
 from ragline.steps.registry import Registry, default_registry
 
@@ -123,11 +123,17 @@ def _ctx_in_this_process(loaded: LoadedWorkflow) -> _Ctx:
 
 
 def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str, Any]) -> str:
+    """The part of a step's key known before the run: type, config, inputs it reads, workflow.
+
+    The workflow file is part of it: two workflows of one folder with the same
+    step do not share its cached result (each has its own models and stores).
+    """
     spec = planned.spec
     return digest(
         step_type.name,
         step_type.version,
-        str(ctx.loaded.directory),
+        str(ctx.loaded.path.resolve()),
+        ctx.workflow.name,
         spec.with_,
         {k: inputs.get(k) for k in sorted(planned.input_refs)},
         env_values(planned.env_refs),
@@ -136,7 +142,7 @@ def _seed(ctx: _Ctx, planned: PlannedStep, step_type: StepType, inputs: dict[str
 
 def _key(
     ctx: _Ctx,
-    spec: StepSpec,
+    planned: PlannedStep,
     step_type: StepType,
     seed: str,
     upstream: dict[str, StepResult],
@@ -144,11 +150,44 @@ def _key(
     services: RunServices,
     run: RunInfo,
 ) -> str:
+    """The step's cache key: its seed, what stands behind the model aliases it names, the
+    fingerprints of the steps whose output it reads (`needs` only orders), and its own hook."""
+    spec = planned.spec
     extra = ""
     if step_type.fingerprint is not None:
         config = _config(ctx, spec, step_type, upstream, inputs)
         extra = step_type.fingerprint(config, _context(ctx, spec, services, run))
-    return digest(seed, {k: upstream[k].fingerprint for k in sorted(upstream)}, extra)
+    reads = {k: upstream[k].fingerprint for k in sorted(planned.reads)}
+    return digest(seed, _model_identities(ctx, spec, step_type, upstream, inputs), reads, extra)
+
+
+def _model_identities(
+    ctx: _Ctx,
+    spec: StepSpec,
+    step_type: StepType,
+    upstream: dict[str, StepResult],
+    inputs: dict[str, Any],
+) -> dict[str, str]:
+    """field -> identity of the model alias it names, for every `ModelAlias` field of the config."""
+    import os
+
+    from ragline.llm.identity import alias_identity
+
+    out: dict[str, str] = {}
+    for name, info in step_type.config.model_fields.items():
+        if not any(isinstance(m, AliasOf) and m.section == "models" for m in info.metadata):
+            continue
+        alias = spec.with_.get(info.alias or name)
+        if isinstance(alias, str) and "${{" in alias:
+            scope = {
+                "inputs": inputs,
+                "steps": {k: v.output for k, v in upstream.items()},
+                "env": os.environ,
+            }
+            alias = resolve(alias, scope)
+        if isinstance(alias, str):
+            out[name] = alias_identity(ctx.workflow, alias)
+    return out
 
 
 def _config(
@@ -227,10 +266,14 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         part: Part | None = task_inputs.get("part")
         if part is not None:  # a slice is keyed on its own content, not the whole list's
             config = _slice(_config(ctx, spec, step_type, upstream, inputs), step_type, part)
-            return digest(task_inputs["seed"], content_digest(config.model_dump(mode="json")))
+            return digest(
+                task_inputs["seed"],
+                _model_identities(ctx, spec, step_type, upstream, inputs),
+                content_digest(config.model_dump(mode="json")),
+            )
         return _key(
             ctx,
-            spec,
+            planned,
             step_type,
             task_inputs["seed"],
             upstream,
@@ -506,9 +549,16 @@ def _failure_of(step_id: str, future: Any) -> StepError:
 def _record(
     p: PlannedStep, future: Any, result: StepResult | None, services: RunServices
 ) -> StepRecord:
+    from ragline.llm.usage import with_earlier_attempts
+
     state = future.state
     cached = state.name == "Cached"
     facts = step_facts(services, p.spec.id)
+    if result is not None:
+        metrics = with_earlier_attempts(result.metrics, facts.failed_usage, p.spec.id)
+    else:
+        earlier = facts.failed_usage[: -len(facts.failed_metrics.get("model_usage", [])) or None]
+        metrics = with_earlier_attempts(facts.failed_metrics, earlier, p.spec.id)
     return StepRecord(
         step_id=p.spec.id,
         uses=p.spec.uses,
@@ -517,7 +567,7 @@ def _record(
         cached=cached,
         # A step that ran on another process recorded its facts there; its result says.
         retries=max(0, (result.attempt if result and not cached else facts.attempts) - 1),
-        metrics=result.metrics if result else facts.failed_metrics,
+        metrics=metrics,
     )
 
 

@@ -47,7 +47,6 @@ def judge(
     ctx: StepContext, alias: str, question: str | None, answer: str, contexts: list[str]
 ) -> dict[str, float]:
     from ragline.llm.service import model_service
-    from ragline.llm.usage import record_usage
 
     service = model_service(ctx)
     scores: dict[str, float] = {}
@@ -61,9 +60,8 @@ def judge(
             f"ANSWER:\n{answer}"
         )
         completion = service.complete(
-            alias, [{"role": "user", "content": prompt}], temperature=0, max_tokens=200
+            alias, [{"role": "user", "content": prompt}], temperature=0, max_tokens=200, ctx=ctx
         )
-        record_usage(ctx, alias, completion.usage)
         score = parse_score(completion.text)
         if score is None:
             raise StepError(

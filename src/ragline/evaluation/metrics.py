@@ -6,6 +6,8 @@ import math
 import re
 from collections import Counter
 
+from ragline.prompts.contexts import CITATION
+
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -41,7 +43,34 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * p * rec / (p + rec)
 
 
-_CITATION = re.compile(r"\[[^\]\s]+#\d+\]")
+_CITATION = CITATION
+
+
+# "The contexts do not contain an answer", "I don't know": a sentence that declines
+# to answer claims nothing, so there is nothing in it to ground.
+_ABSTAIN = re.compile(
+    r"\b(?:"
+    r"(?:contexts?|passages?|documents?|documentation|sources?)\b[^.!?]*?"
+    r"\b(?:do|does|did)\s*(?:not|n't)\s+(?:contain|include|mention|say|provide|cover|answer)"
+    r"|(?:i|we)\s+(?:do|did)\s*(?:not|n't)\s+know"
+    r"|(?:cannot|can't|can not|unable to)\s+(?:be\s+)?(?:answer|find|determine)"
+    r"|no\s+(?:information|answer|mention)\b"
+    r"|not\s+(?:enough|sufficient)\s+information"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def _sentences(answer: str) -> list[str]:
+    # Citations such as [faq.html#1] point at contexts; they are not claims to check.
+    uncited = _CITATION.sub(" ", answer).strip()
+    return [s for s in _SENTENCE.split(uncited) if _tokens(s)]
+
+
+def abstains(answer: str) -> bool:
+    """True when every sentence of the answer declines to answer (and so claims nothing)."""
+    sentences = _sentences(answer)
+    return bool(sentences) and all(_ABSTAIN.search(s) for s in sentences)
 
 
 def groundedness(
@@ -50,12 +79,16 @@ def groundedness(
     """Share of answer sentences whose content words mostly appear in one context.
 
     Returns the score and the unsupported sentences (the worst examples a gate shows).
+    Sentences that decline to answer make no claim and are not checked; an
+    answer made only of them (an abstention) is grounded: 1.0.
     """
-    # Citations such as [faq.html#1] point at contexts; they are not claims to check.
-    uncited = _CITATION.sub(" ", answer).strip()
-    sentences = [s for s in _SENTENCE.split(uncited) if _tokens(s)]
+    sentences = _sentences(answer)
     if not sentences:
         return 0.0, []
+    claims = [s for s in sentences if not _ABSTAIN.search(s)]
+    if not claims:
+        return 1.0, []
+    sentences = claims
     ctx_sets = [set(_tokens(c)) for c in contexts]
     unsupported = []
     for s in sentences:

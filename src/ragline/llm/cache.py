@@ -7,14 +7,15 @@ stored answer without a model call.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ragline.llm._litellm import litellm
 from ragline.spec.model import CacheSpec
+
+if TYPE_CHECKING:
+    from ragline.spec.model import Workflow
 
 DEFAULT_NAMESPACE = "ragline"
 
@@ -34,6 +35,20 @@ def redis_url(spec: CacheSpec) -> str:
 
         raw = resolve_secret(raw, "cache.url")
     return raw
+
+
+def cache_location(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> str | None:
+    """Where the cache of `spec` lives (services with the same location share one), or None."""
+    if spec.type == "none":
+        return None
+    if spec.type == "redis":
+        return f"redis:{redis_url(spec)}#{spec.namespace or DEFAULT_NAMESPACE}:{spec.ttl}"
+    return f"disk:{_disk_folder(spec, state_dir, workflow_dir).resolve()}:{spec.ttl}"
+
+
+def _disk_folder(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Path:
+    folder = Path(spec.dir) if spec.dir else state_dir / "cache"
+    return folder if folder.is_absolute() else workflow_dir / folder
 
 
 def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | None:
@@ -56,9 +71,7 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
         if url.path.strip("/").isdigit():
             kwargs["db"] = int(url.path.strip("/"))
     else:
-        folder = Path(spec.dir) if spec.dir else state_dir / "cache"
-        if not folder.is_absolute():
-            folder = workflow_dir / folder
+        folder = _disk_folder(spec, state_dir, workflow_dir)
         folder.mkdir(parents=True, exist_ok=True)
         kwargs = {"type": "disk", "disk_cache_dir": str(folder)}
     if spec.ttl:
@@ -66,13 +79,8 @@ def build_cache(spec: CacheSpec, state_dir: Path, workflow_dir: Path) -> Any | N
     return Cache(**kwargs)
 
 
-def cache_model_key(alias: str, deployments: list[dict[str, Any]]) -> str:
+def cache_model_key(workflow: Workflow, alias: str) -> str:
     """The `model` part of a cache key: the alias and what stands behind it (never the keys)."""
-    public = [
-        {k: v for k, v in d.get("litellm_params", {}).items() if k != "api_key"}
-        for d in deployments
-    ]
-    digest = hashlib.sha256(json.dumps(public, sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
-    return f"{alias}@{digest}"
+    from ragline.llm.identity import alias_identity
+
+    return f"{alias}@{alias_identity(workflow, alias)}"

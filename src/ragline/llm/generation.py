@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ErrorCategory, StepError
 from ragline.llm.service import Completion, model_service
-from ragline.llm.types import Generation, Usage
-from ragline.llm.usage import record_usage
+from ragline.llm.types import Generation
 
 if TYPE_CHECKING:
     from ragline.steps.context import StepContext
@@ -40,20 +39,6 @@ def parse_json(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
         where = "/".join(str(p) for p in e.path) or "(root)"
         return None, f"the answer does not match the schema at {where}: {e.message}"
     return value, None
-
-
-def _merge(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        model=b.model or a.model,
-        calls=a.calls + b.calls,
-        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
-        completion_tokens=a.completion_tokens + b.completion_tokens,
-        cost_usd=a.cost_usd + b.cost_usd,
-        latency_ms=a.latency_ms + b.latency_ms,
-        cache_hits=a.cache_hits + b.cache_hits,
-        retries=a.retries + b.retries,
-        fallbacks=a.fallbacks + b.fallbacks,
-    )
 
 
 def run_generation(
@@ -89,6 +74,7 @@ def run_generation(
             stream=config.stream,
             on_text=on_text if config.stream else None,
             params=config.params,
+            ctx=ctx,
         )
 
     result = call(messages)
@@ -111,10 +97,9 @@ def run_generation(
                 },
             ]
             result = call(retry)
-            usage = _merge(usage, result.usage)
+            usage = usage + result.usage
             parsed, problem = parse_json(result.text, schema)
             if problem is not None:
-                record_usage(ctx, config.model, usage)
                 raise StepError(
                     f"model alias '{config.model}' gave no valid JSON after 2 attempts: {problem}",
                     category=ErrorCategory.MODEL,
@@ -122,7 +107,6 @@ def run_generation(
                     hint="simplify response_format, or use a model that supports structured output",
                     details={"last_answer": result.text[:500]},
                 )
-    record_usage(ctx, config.model, usage, cache_hit=result.cache_hit)
     ctx.logger.info(
         "generate: %s -> %s [%s] %d+%d tokens, $%.6f, %.0f ms, cache %s, retries %d, fallbacks %d",
         config.model,

@@ -20,7 +20,7 @@ from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
 from ragline.llm.loop import run
 from ragline.llm.types import Usage
-from ragline.llm.writeback import CacheWriter
+from ragline.llm.writeback import CacheWriter, shared_writer
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
@@ -44,7 +44,7 @@ class ModelService:
     """Everything between a step and LiteLLM, for one run of one workflow."""
 
     def __init__(self, workflow: Workflow, workflow_dir: Path) -> None:
-        from ragline.llm.cache import build_cache
+        from ragline.llm.cache import build_cache, cache_location
         from ragline.llm.router import model_list
 
         self.workflow = workflow
@@ -54,8 +54,15 @@ class ModelService:
         for item in items:
             self.deployments.setdefault(item["model_name"], []).append(item)
         self.direct = direct_routes(workflow, items)
-        self.cache = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
-        self._writer = CacheWriter(self.cache) if self.cache is not None else None
+        state_dir = workflow_dir / ".ragline"
+        location = cache_location(workflow.cache, state_dir, workflow_dir)
+        self._writer: CacheWriter | None = None
+        self.cache: Any = None
+        if location is not None:
+            self._writer = shared_writer(
+                location, lambda: build_cache(workflow.cache, state_dir, workflow_dir)
+            )
+            self.cache = self._writer.cache
         self._model_keys: dict[str, str] = {}
         self.budget = BudgetTracker(workflow.budget)
         self._usage: list[Usage] = []
@@ -89,7 +96,9 @@ class ModelService:
         stream: bool = False,
         on_text: Callable[[str], None] | None = None,
         params: dict[str, Any] | None = None,
+        ctx: StepContext | None = None,
     ) -> Completion:
+        """One completion; its usage is recorded on `ctx` (the step) whatever the outcome."""
         request: dict[str, Any] = {"messages": messages, **(params or {})}
         for key, value in (
             ("temperature", temperature),
@@ -104,7 +113,7 @@ class ModelService:
             hit = self._writer.get(cache_key)
             if isinstance(hit, dict) and "text" in hit:
                 usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
-                self._record(usage)
+                self._record(usage, alias, ctx)
                 return Completion(
                     str(hit["text"]),
                     usage,
@@ -124,14 +133,12 @@ class ModelService:
                 result.deployment = deployment or result.deployment
                 result.usage.retries += extra_retries
         except Exception as exc:
+            self._record(self._failed(alias, metadata, started), alias, ctx)
             raise model_error(exc, alias, metadata) from None
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(result.usage)
-        self.budget.after_call(
-            alias,
-            result.usage.prompt_tokens + result.usage.completion_tokens,
-            result.usage.cost_usd,
-        )
+        # Recorded before the budget check: a call that crosses the budget was made and billed.
+        self._record(result.usage, alias, ctx)
+        self.budget.after_call(alias, result.usage.tokens, result.usage.cost_usd)
         if cache_key is not None and self._writer is not None:
             self._writer.add(
                 cache_key,
@@ -284,14 +291,20 @@ class ModelService:
         )
         return Completion("".join(parts), usage, str(hidden.get("model_id") or ""))
 
-    def embed(self, alias: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
-        """Vectors for `texts` in one routed call (retries, fallbacks and the budget apply)."""
+    def embed(
+        self, alias: str, texts: list[str], ctx: StepContext | None = None
+    ) -> tuple[list[list[float]], Usage]:
+        """Vectors for `texts` in one routed call (retries, fallbacks and the budget apply).
+
+        The usage is recorded on `ctx`, one row per alias and model for all of a step's batches.
+        """
         self.budget.before_call(alias)
         metadata: dict[str, Any] = {}
         started = time.perf_counter()
         try:
             response = self._embedding(alias, texts, metadata)
         except Exception as exc:
+            self._record(self._failed(alias, metadata, started), alias, ctx, merge=True)
             raise model_error(exc, alias, metadata) from None
         hidden = getattr(response, "_hidden_params", {}) or {}
         data = sorted(response.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
@@ -305,7 +318,7 @@ class ModelService:
             cost_usd=float(cost) if isinstance(cost, (int, float)) else 0.0,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-        self._record(usage)
+        self._record(usage, alias, ctx, merge=True)
         self.budget.after_call(alias, tokens, usage.cost_usd)
         return vectors, usage
 
@@ -316,9 +329,7 @@ class ModelService:
         if model is None:
             from ragline.llm.cache import cache_model_key
 
-            model = self._model_keys[alias] = cache_model_key(
-                alias, self.deployments.get(alias, [])
-            )
+            model = self._model_keys[alias] = cache_model_key(self.workflow, alias)
         return str(self.cache.get_cache_key(model=model, **request))
 
     def flush(self) -> None:
@@ -334,16 +345,36 @@ class ModelService:
         a worker) would otherwise slow down with every run it has served.
         """
         try:
-            if self._writer is not None:
-                self._writer.close()
+            self.flush()
         finally:
             if self._router is not None:
                 self._router.discard()
 
     # -- usage -----------------------------------------------------------------
-    def _record(self, usage: Usage) -> None:
+    def _record(
+        self, usage: Usage, alias: str, ctx: StepContext | None, *, merge: bool = False
+    ) -> None:
         with self._lock:
             self._usage.append(usage)
+        if ctx is not None:
+            from ragline.llm.usage import record_usage
+
+            record_usage(ctx, alias, usage, merge=merge)
+
+    def _failed(self, alias: str, metadata: dict[str, Any], started: float) -> Usage:
+        """The usage of a call that got no answer: one call, failed, its retries and time."""
+        from ragline.llm.errors import attempts
+
+        tried = metadata.get("deployment") or ",".join(
+            sorted({str(d["litellm_params"]["model"]) for d in self.deployments.get(alias, [])})
+        )
+        return Usage(
+            model=str(tried),
+            calls=1,
+            failed=1,
+            retries=len(attempts(metadata)),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
 
     def usage(self) -> list[Usage]:
         with self._lock:

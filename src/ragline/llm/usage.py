@@ -24,48 +24,71 @@ def usage_row(alias: str, usage: Usage) -> dict[str, Any]:
     }
 
 
-def record_usage(ctx: StepContext, alias: str, usage: Usage, *, cache_hit: bool = False) -> None:
-    row = usage_row(alias, usage)
-    ctx.metrics.setdefault("model_usage", []).append(row)
-    artifacts = ctx.metrics.setdefault("artifacts", [])
+def row_usage(row: dict[str, Any]) -> Usage:
+    """A `model_usage` row read back as a Usage."""
+    return Usage(**{k: row[k] for k in Usage.model_fields if row.get(k) is not None})
+
+
+def record_usage(ctx: StepContext, alias: str, usage: Usage, *, merge: bool = False) -> None:
+    """Add a call's usage to the step's `model_usage` rows and its `model-usage` table.
+
+    `merge` adds it to the step's row of the same alias and model (an embedding
+    step's batches) instead of adding a row per call.
+    """
+    rows = ctx.metrics.setdefault("model_usage", [])
+    same = [
+        i
+        for i, r in enumerate(rows)
+        if merge and r.get("alias") == alias and r.get("model") == usage.model
+    ]
+    if same:
+        rows[same[0]] = usage_row(alias, row_usage(rows[same[0]]) + usage)
+    else:
+        rows.append(usage_row(alias, usage))
+    _usage_artifact(ctx.metrics, ctx.step_id)
+
+
+def _usage_artifact(metrics: dict[str, Any], step_id: str) -> None:
+    artifacts = metrics.setdefault("artifacts", [])
     artifacts[:] = [a for a in artifacts if a.get("key") != "model-usage"]
     artifacts.append(
         {
             "key": "model-usage",
             "kind": "table",
-            "data": list(ctx.metrics["model_usage"]),
-            "description": f"Model calls of step {ctx.step_id}: tokens, cost, latency, "
-            "cache hits, retries, fallbacks",
+            "data": list(metrics["model_usage"]),
+            "description": f"Model calls of step {step_id}: tokens, cost, latency, "
+            "cache hits, retries, fallbacks, failed calls (every attempt of the step)",
         }
     )
 
 
-_SUMMED = (
-    "calls",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "latency_ms",
-    "cache_hits",
-    "retries",
-    "fallbacks",
-)
+def with_earlier_attempts(
+    metrics: dict[str, Any], earlier: list[dict[str, Any]], step_id: str
+) -> dict[str, Any]:
+    """A step's metrics with the model usage of its earlier (failed) attempts added in front."""
+    if not earlier:
+        return metrics
+    out = {**metrics, "artifacts": list(metrics.get("artifacts", []))}
+    out["model_usage"] = [*earlier, *metrics.get("model_usage", [])]
+    _usage_artifact(out, step_id)
+    return out
 
 
 def run_totals(step_metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per model (the deployment that answered) over every step of a run, plus a total."""
-    by_model: dict[str, dict[str, Any]] = {}
+    by_model: dict[str, Usage] = {}
     for metrics in step_metrics:
         for row in metrics.get("model_usage", []):
             key = str(row.get("model") or row.get("alias") or "?")
-            acc = by_model.setdefault(key, {"model": key, **dict.fromkeys(_SUMMED, 0)})
-            for field in _SUMMED:
-                acc[field] += row.get(field) or 0
-    rows = sorted(by_model.values(), key=lambda r: r["model"])
+            by_model[key] = by_model.get(key, Usage()) + row_usage(row)
+    rows = [_total_row(key, by_model[key]) for key in sorted(by_model)]
     if rows:
-        total = {"model": "TOTAL", **{f: sum(r[f] for r in rows) for f in _SUMMED}}
-        rows.append(total)
-    for r in rows:
-        r["cost_usd"] = round(r["cost_usd"], 8)
-        r["latency_ms"] = round(r["latency_ms"], 2)
+        rows.append(_total_row("TOTAL", Usage.total(by_model.values())))
     return rows
+
+
+def _total_row(model: str, usage: Usage) -> dict[str, Any]:
+    row = usage_row("", usage)
+    del row["alias"]
+    row["model"] = model
+    return row

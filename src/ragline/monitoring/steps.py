@@ -23,6 +23,8 @@ _KEY = "ragline.monitoring.steps"
 class StepFacts:
     attempts: int = 0
     failed_metrics: dict[str, Any] = field(default_factory=dict)
+    # Model usage of every failed attempt: the calls were made (and billed) all the same.
+    failed_usage: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _facts(services: RunServices, step_id: str) -> StepFacts:
@@ -54,6 +56,7 @@ def step_failed(
     facts = _facts(services, step_id)
     facts.attempts = attempt
     facts.failed_metrics = dict(metrics)
+    facts.failed_usage.extend(metrics.get("model_usage", []))
     f = error.failure
     emit(
         "step.failed",

@@ -4,19 +4,37 @@ A template sees each context as a mapping: `id` (the citation, e.g.
 `guide.md#2`), `text`, `source`, `title`, `score`, `rank`. The default
 rendering, `{{ contexts | cite }}`, writes one `[id] text` block per context:
 the convention the local extractive model reads back.
+
+A citation is `<file name>#<chunk index>`; a record of a json/jsonl/csv file
+adds its key (its `id_field`, else its position in the file):
+`faq.jsonl:q-17#0`, so two records of one file never cite alike, whatever
+their rank. `CITATION` matches both forms (and `~n`, which marks the rare
+second context with one id).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
 
+CITATION = re.compile(
+    r"\[(?P<source>[^\]#:\s]+)(?::(?P<record>[^\]#\s]+))?#(?P<chunk>\d+)(?:~\d+)?\]"
+)
+_NOT_IN_KEY = re.compile(r"[\s\[\]#]+")
+
 
 def citation_id(item: dict[str, Any]) -> str:
     source = str(item.get("source") or item.get("document_id") or item.get("id") or "context")
     name = PurePath(source).name if "/" in source or "\\" in source else source
+    document = str(item.get("document_id") or item.get("id") or "")
+    if item.get("source") and document.startswith(f"{source}#"):
+        # A record: the ingest step made its document id `<path>#<record key>`.
+        key = _NOT_IN_KEY.sub("_", document[len(source) + 1 :]).strip("_")
+        if key:
+            name = f"{name}:{key}"
     index = item.get("index")
     return f"{name}#{index}" if index is not None else name
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from ragline.documents import Chunk
-from ragline.llm.types import Usage
 from ragline.steps.base import ModelAlias, Ref, StepConfig, step
 from ragline.steps.context import StepContext
 from ragline.store.vectors import EmbeddingCache, model_identity
@@ -62,29 +61,19 @@ def _embed_missing(
     import numpy as np
 
     from ragline.llm.service import model_service
-    from ragline.llm.usage import record_usage
 
     service = model_service(ctx)
     # Longest first, so each batch holds texts of about the same length: a batch
     # is padded to its longest text, and a mixed batch (a document's full chunks
     # beside its short last one) made the model do a third more work.
     items = sorted(todo.items(), key=lambda item: len(item[1]), reverse=True)
-    total = Usage()
     out: dict[str, bytes] = {}
     for start in range(0, len(items), config.batch_size):
         batch = items[start : start + config.batch_size]
-        vectors, usage = service.embed(config.model, [text for _, text in batch])
+        vectors, _ = service.embed(config.model, [text for _, text in batch], ctx)
         blobs = [np.asarray(v, dtype=np.float32).tobytes() for v in vectors]
         pairs = [(key, blob) for (key, _), blob in zip(batch, blobs, strict=True)]
         cache.set_many(pairs)
         out.update(pairs)
-        total = Usage(
-            model=usage.model,
-            calls=total.calls + usage.calls,
-            prompt_tokens=total.prompt_tokens + usage.prompt_tokens,
-            cost_usd=total.cost_usd + usage.cost_usd,
-            latency_ms=total.latency_ms + usage.latency_ms,
-        )
         ctx.progress(start + len(batch), len(items), "embedded")
-    record_usage(ctx, config.model, total)
     return out

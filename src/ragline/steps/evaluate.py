@@ -82,6 +82,11 @@ class EvaluateResult(BaseModel):
     failed_gates: list[str] = Field(default_factory=list)
     unsupported_sentences: list[str] = Field(default_factory=list)
     expectations: list[ExpectationOutcome] = Field(default_factory=list)
+    abstained: bool = Field(
+        False,
+        description="The answer declines to answer (e.g. 'the contexts do not contain an "
+        "answer'): it claims nothing, so it is grounded (groundedness 1.0).",
+    )
 
 
 def known_metric(name: str) -> bool:
@@ -133,6 +138,7 @@ def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
     """Score, check expectations, publish and store the scores, then apply the gates."""
     scores: dict[str, float] = {}
     unsupported: list[str] = []
+    abstained = False
     unknown = [g for g in config.gates if not known_metric(g)]
     if unknown:
         raise StepError(
@@ -155,6 +161,13 @@ def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
             )
         g, unsupported = m.groundedness(answer, [c.text for c in config.contexts])
         scores["groundedness"] = g
+        abstained = m.abstains(answer)
+        if abstained:
+            ctx.logger.info(
+                "the answer abstains (says the contexts do not answer the question): "
+                "it claims nothing, groundedness %.1f",
+                g,
+            )
         if config.reference is not None:
             scores["exact_match"] = m.exact_match(answer, config.reference)
             scores["token_f1"] = m.token_f1(answer, config.reference)
@@ -204,6 +217,7 @@ def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
         failed_gates=failed,
         unsupported_sentences=unsupported,
         expectations=outcomes,
+        abstained=abstained,
     )
 
 

@@ -10,7 +10,6 @@ retries, fallbacks) is on the output and in the run's `model_usage` metrics.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Self
 
 from pydantic import Field, NonNegativeFloat, PositiveInt, model_validator
@@ -66,37 +65,6 @@ def _messages(config: GenerateConfig) -> list[dict[str, str]]:
     return msgs
 
 
-def _reachable(alias: str, fallbacks: dict[str, list[str]]) -> list[str]:
-    """The alias and every alias its fallbacks can lead to."""
-    seen: list[str] = []
-    todo = [alias]
-    while todo:
-        a = todo.pop(0)
-        if a not in seen:
-            seen.append(a)
-            todo.extend(fallbacks.get(a, []))
-    return seen
-
-
-def generate_fingerprint(config: GenerateConfig, ctx: StepContext) -> str:
-    """What stands behind the alias (its deployments, fallbacks, routing) is not in the config."""
-    routing = ctx.workflow.routing
-    aliases = _reachable(config.model, routing.fallbacks)
-    models = {
-        a: [d.model_dump(exclude={"api_key"}) for d in ctx.workflow.models.get(a, [])]
-        for a in aliases
-    }
-    return json.dumps(
-        {
-            "models": models,
-            "routing": routing.model_dump(exclude={"fallbacks"}),
-            "aliases": aliases,
-        },
-        sort_keys=True,
-        default=str,
-    )
-
-
 def check_generate(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
 ) -> list[tuple[tuple[str | int, ...], str]]:
@@ -120,7 +88,6 @@ def check_generate(
     "generate",
     config=GenerateConfig,
     version="1",
-    fingerprint=generate_fingerprint,
     check=check_generate,
 )
 def generate(config: GenerateConfig, ctx: StepContext) -> Generation:

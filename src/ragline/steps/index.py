@@ -64,6 +64,7 @@ def open_store(ctx: StepContext, alias: str) -> ChunkTable:
 @step("index", config=IndexConfig, version="1", cache=False)
 def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
     """Diff against the table's ids under its write lock, then insert and delete in batches."""
+    from ragline.llm.identity import alias_identity
     from ragline.store.vectors import model_name
 
     table = open_store(ctx, config.store)
@@ -72,6 +73,7 @@ def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
         config.chunks,
         model=model_name(ctx.workflow, embed_alias) if embed_alias else "",
         alias=embed_alias,
+        identity=alias_identity(ctx.workflow, embed_alias) if embed_alias else "",
         sync=config.sync,
         vector_index_threshold=config.vector_index_threshold,
     )

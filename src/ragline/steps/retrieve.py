@@ -109,7 +109,7 @@ def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[
             f"with {recorded}. Set `model:` to a `models:` alias that embeds with it",
             category=ErrorCategory.INPUT,
         )
-    vectors, _ = model_service(ctx).embed(alias, [config.query])
+    vectors, _ = model_service(ctx).embed(alias, [config.query], ctx)
     return vectors[0]
 
 

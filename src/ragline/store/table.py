@@ -26,6 +26,7 @@ from ragline.errors import ConfigError, ErrorCategory, StepError
 
 MODEL_KEY = b"ragline.embedding_model"
 ALIAS_KEY = b"ragline.embedding_alias"
+IDENTITY_KEY = b"ragline.embedding_identity"
 COLUMNS = [
     "id",
     "document_id",
@@ -131,13 +132,25 @@ class ChunkTable:
             yield
 
     # -- writing -----------------------------------------------------------------
-    def _schema(self, dim: int, model: str, alias: str) -> Any:
+    def _schema(self, dim: int, model: str, alias: str, identity: str = "") -> Any:
         import pyarrow as pa
 
         fields = [pa.field(c, pa.string()) for c in COLUMNS if c != "chunk_index"]
         fields.insert(COLUMNS.index("chunk_index"), pa.field("chunk_index", pa.int32()))
         fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
-        return pa.schema(fields, metadata={MODEL_KEY: model.encode(), ALIAS_KEY: alias.encode()})
+        metadata = {MODEL_KEY: model.encode(), ALIAS_KEY: alias.encode()}
+        if identity:
+            metadata[IDENTITY_KEY] = identity.encode()
+        return pa.schema(fields, metadata=metadata)
+
+    def _embedded_by_another_model(self, model: str, identity: str) -> bool:
+        """The table's vectors come from another model than these chunks' (see llm.identity)."""
+        stored = self.metadata()
+        if not stored:
+            return False
+        if identity and IDENTITY_KEY.decode() in stored:
+            return stored[IDENTITY_KEY.decode()] != identity
+        return bool(model) and stored.get(MODEL_KEY.decode()) != model
 
     def _arrow(self, chunks: Sequence[Chunk], schema: Any) -> Any:
         import numpy as np
@@ -176,10 +189,16 @@ class ChunkTable:
         *,
         model: str,
         alias: str,
+        identity: str = "",
         sync: bool = False,
         vector_index_threshold: int = 100_000,
     ) -> IndexReport:
-        """Insert the chunks the table lacks; delete the stale ones; keep indexes current."""
+        """Insert the chunks the table lacks; delete the stale ones; keep indexes current.
+
+        A table embedded by another model (the alias now points elsewhere) is
+        rebuilt from these chunks: its vectors cannot be searched with the new
+        model's queries, whatever their ids say.
+        """
         missing = [c.id for c in chunks if c.vector is None]
         if missing:
             raise StepError(
@@ -189,6 +208,11 @@ class ChunkTable:
             )
         with self.write_lock():
             self._table = None  # another process may have created or changed it
+            replaced = 0
+            if self._embedded_by_another_model(model, identity):
+                replaced = self.count()
+                self.db.drop_table(self.name)
+                self._table = None
             existing = self.existing_ids()
             incoming = {c.id: c for c in chunks}
             documents = {c.document_id for c in chunks}
@@ -202,7 +226,7 @@ class ChunkTable:
             if new:
                 dim = len(new[0].vector or [])
                 if table is None:
-                    schema = self._schema(dim, model, alias)
+                    schema = self._schema(dim, model, alias, identity)
                     table = self.db.create_table(self.name, schema=schema, exist_ok=True)
                     self._table = table
                 self._check_dim(table, dim, model)
@@ -222,7 +246,7 @@ class ChunkTable:
             return IndexReport(
                 rows=self.count(),
                 added=len(new),
-                deleted=len(stale),
+                deleted=len(stale) + replaced,
                 unchanged=len(incoming) - len(new),
                 fts_rebuilt=fts,
                 vector_index=vector_index or self._has_index("vector"),

@@ -8,7 +8,6 @@ the text, so an edited file re-embeds only the chunks whose text changed.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +17,10 @@ if TYPE_CHECKING:
 
 
 def model_identity(workflow: Workflow, alias: str) -> str:
-    """The models behind `alias` (name, api_base; never keys), as a short stable digest."""
-    public = [
-        {k: v for k, v in d.model_dump(exclude_none=True).items() if k in ("model", "api_base")}
-        for d in workflow.models.get(alias, [])
-    ]
-    digest = hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]
-    return digest
+    """What stands behind `alias` (see `ragline.llm.identity`; never keys), as a short digest."""
+    from ragline.llm.identity import alias_identity
+
+    return alias_identity(workflow, alias)
 
 
 def model_name(workflow: Workflow, alias: str) -> str:
