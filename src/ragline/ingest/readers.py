@@ -95,14 +95,20 @@ def _read_html(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
 
 def _read_pdf(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata
         title = str(meta.title) if meta is not None and meta.title else path.stem
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except LimitReachedError as exc:
+        raise UnreadableFile(
+            f"inflates past pypdf's decompression limit ({exc}): a compressed stream "
+            "decompresses to more than pypdf allows (a decompression bomb, or a huge scan); "
+            "extract its text with another tool and ingest that"
+        ) from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise UnreadableFile(
             f"could not be parsed as PDF ({exc}); check that it opens in a PDF viewer "
             "or export it again"
