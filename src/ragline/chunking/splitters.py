@@ -43,11 +43,14 @@ def window_chars(size: int) -> int:
 def _capped(count: Counter, size: int) -> Counter:
     """`count`, answering "too long" from the length alone for text that cannot fit."""
     limit = size * MAX_CHARS_PER_TOKEN
+    # semchunk's last probe of a chunk is often the chunk itself, counted again by
+    # _fit; only texts up to `limit` are cached, so the cache stays small
+    cached = functools.lru_cache(maxsize=1024)(count)
 
     def capped(text: str) -> int:
         if len(text) > limit:
             return -(-len(text) // MAX_CHARS_PER_TOKEN)
-        return count(text)
+        return cached(text)
 
     return capped
 
@@ -146,8 +149,7 @@ def _semantic(
 ) -> Iterator[Span]:
     """Chunks of at most `size`: semchunk cores of `size - overlap`, each after the
     first extended back over about `overlap` of the text before it."""
-    # semchunk's last probe of a chunk is often the chunk itself, counted again by _fit
-    capped = functools.lru_cache(maxsize=1024)(_capped(count, size))
+    capped = _capped(count, size)
     if capped(text[start:end]) <= size:  # the whole section fits: one chunk, no overlap
         stripped = text[start:end].strip()
         if stripped:
