@@ -6,6 +6,7 @@ import json
 import logging
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,7 +223,8 @@ def test_skipped_files_are_summarised_in_one_log_line(
     assert [d.id for d in documents] == ["keep.txt"]
     (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert line.startswith(
-        "31 skipped: 30 unsupported format (blob00.bin, blob01.bin, blob02.bin, ...), "
+        "31 skipped: 30 unsupported format (blob00.bin, blob01.bin, blob02.bin, blob03.bin, "
+        "blob04.bin, ...), "
         "1 symlink loop (loop)"
     )
     assert ctx.metrics["skipped_by_kind"] == {"unsupported": 30, "symlink-loop": 1}
@@ -274,3 +276,37 @@ def test_fingerprint_changes_when_a_file_changes(corpus: Path) -> None:
     assert _fingerprint(config, ctx) == before
     (corpus / "docs" / "guide" / "start.md").write_text("# Getting started\n\nChanged.\n")
     assert _fingerprint(config, ctx) != before
+
+
+@pytest.mark.integration
+def test_a_run_over_loops_and_paths_above_the_roots_ends_with_one_summary(
+    tmp_path: Path, cli: Any, prefect: str
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nAlpha is the first letter.\n")
+    (docs / "l1").symlink_to(".")
+    (docs / "l2").symlink_to(".")
+    for n in range(25):
+        (docs / f"blob{n:02}.bin").write_bytes(b"\x00")
+    (tmp_path / "wf.yaml").write_text(
+        "apiVersion: ragline/v1\n"
+        "name: hostile-paths\n"
+        "steps:\n"
+        "  - id: ingest\n"
+        "    uses: ingest\n"
+        '    with: {paths: ["docs/**/*", "../../**/*.md"]}\n'
+        "  - id: chunk\n"
+        "    uses: chunk\n"
+        '    with: {documents: "${{ steps.ingest.output }}", size: 64, overlap: 8}\n'
+        "outputs:\n"
+        '  chunks: "${{ steps.chunk.output }}"\n'
+    )
+    result = cli("run", "wf.yaml", "--json", cwd=tmp_path, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (chunk,) = json.loads(result.stdout)["outputs"]["chunks"]
+    assert chunk["text"] == "# A\n\nAlpha is the first letter."
+    summaries = [line for line in result.stderr.splitlines() if " skipped: " in line]
+    assert len(summaries) == 1, result.stderr[-3000:]
+    assert "25 unsupported format (docs/blob00.bin, " in summaries[0]
+    assert "2 symlink loop (docs/l1, docs/l2)" in summaries[0]  # once, though two globs met them

@@ -132,13 +132,20 @@ class _Walk:
         self.roots = roots
         self.max_files = max_files
         self.found: dict[Path, None] = {}
+        self.reported: set[tuple[str, str]] = set()
         self.result = Discovery()
 
     def shown(self, path: str) -> str:
         return os.path.relpath(path, self.base)
 
+    def report(self, problem: FileProblem) -> None:
+        """Once per path and kind, however many patterns reach it."""
+        if (problem.path, problem.kind) not in self.reported:
+            self.reported.add((problem.path, problem.kind))
+            self.result.problems.append(problem)
+
     def refuse(self, path: str, real: Path, what: str) -> None:
-        self.result.problems.append(
+        self.report(
             FileProblem(
                 self.shown(path),
                 f"{what} resolves to {real}, outside the allowed roots ({self.roots}); "
@@ -154,7 +161,7 @@ class _Walk:
             return True
         real = start.resolve()
         if not (self.roots.holds(real) or self.roots.leads_to(real)):
-            self.result.problems.append(
+            self.report(
                 FileProblem(
                     text,
                     f"starts at {real}, outside the allowed roots ({self.roots}); "
@@ -201,7 +208,7 @@ class _Walk:
                         self.refuse(entry.path, real, "the symlinked folder (not entered)")
                         continue
                     if key in ancestors:
-                        self.result.problems.append(
+                        self.report(
                             FileProblem(
                                 self.shown(entry.path),
                                 f"symlink loop: leads back to {real}, a folder this walk is "

@@ -204,7 +204,7 @@ _KINDS = {
     OUTSIDE_ROOTS: "outside the allowed roots",
     SYMLINK_LOOP: "symlink loop",
 }
-_NAMES_SHOWN = 3  # per kind, in the log line
+_NAMES_SHOWN = 5  # per kind, in the log line
 _ROWS_SHOWN = 20  # per kind, in the artifact table and a strict error
 
 
