@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ragline.chunking import token_counter
+from ragline.chunking import split_recursive, token_counter
 from ragline.documents import Chunk, Document
 from ragline.spec.model import Workflow
 from ragline.steps.chunk import ChunkConfig, chunk
@@ -91,3 +91,71 @@ def test_characters_as_the_unit() -> None:
 def test_overlap_must_be_smaller_than_size() -> None:
     with pytest.raises(ValidationError, match=r"overlap \(50\) must be smaller than size \(50\)"):
         split(doc("x"), size=50, overlap=50)
+
+
+NOTES = """# Setup
+
+Install the package, then check the version.
+
+```python
+import ragline
+print(ragline.__version__)
+```
+
+## Next
+
+Read the guide.
+"""
+
+
+def test_separators_survive_in_every_chunk() -> None:
+    (whole,) = split(doc(NOTES), size=400, overlap=0)
+    assert whole.text == NOTES.strip()  # heading, paragraph and fence on their own lines
+    chunks = split(doc(NOTES), size=20, overlap=0)
+    assert [c.text for c in chunks] == [
+        "# Setup\n\nInstall the package, then check the version.",
+        "```python\nimport ragline\nprint(ragline.__version__)",
+        "```",
+        "## Next\n\nRead the guide.",
+    ]
+
+
+def test_markdown_sections_keep_their_lines() -> None:
+    chunks = split(doc(NOTES), strategy="markdown", size=400, overlap=0)
+    assert [c.metadata["headings"] for c in chunks] == [["Setup"], ["Setup", "Next"]]
+    assert chunks[0].text == NOTES[: NOTES.index("## Next")].strip()
+
+
+@pytest.mark.parametrize("strategy", ["tokens", "recursive", "markdown"])
+def test_a_long_line_without_whitespace_is_cut_within_size(strategy: str) -> None:
+    # MiniLM reads a word over 100 characters as one [UNK] token: 1 MB "fits" in one
+    line = "abcdefghij" * 100_000
+    chunks = split(doc(line), strategy=strategy, size=200, overlap=0)
+    count = token_counter()
+    assert len(chunks) >= 1_000_000 // 2_400
+    assert max(len(c.text) for c in chunks) <= 2_400  # size x MAX_CHARS_PER_TOKEN
+    assert max(count(c.text) for c in chunks) <= 200
+    assert "".join(c.text for c in chunks) == line
+
+
+def test_the_tokenizer_never_sees_more_than_one_chunk_of_text_at_once() -> None:
+    text = "\n\n".join(f"Paragraph {i}. " + "lorem ipsum dolor sit amet " * 20 for i in range(600))
+    count = token_counter()
+    longest = 0
+
+    def counting(piece: str) -> int:
+        nonlocal longest
+        longest = max(longest, len(piece))
+        return count(piece)
+
+    chunks = split_recursive(text, 100, 10, counting)
+    assert len(chunks) > 600 and max(count(c) for c in chunks) <= 100
+    assert longest <= 100 * 12  # never the whole 330 kB text
+
+
+def test_overlapping_chunks_repeat_the_end_of_the_one_before() -> None:
+    first, second, *_ = split(doc(SENTENCES), size=64, overlap=16)
+    count = token_counter()
+    shared = second.text[: second.text.index(".") + 1]  # the chunk starts with a repeat
+    assert first.text.endswith(shared) or shared in first.text
+    assert count(first.text) <= 64 and count(second.text) <= 64

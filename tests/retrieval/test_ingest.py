@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ragline.errors import StepError
+from ragline.ingest import discover
 from ragline.spec.model import Workflow
 from ragline.steps.context import StepContext
 from ragline.steps.ingest import IngestConfig, ingest
@@ -22,15 +26,28 @@ def run(folder: Path, **config: object) -> tuple[list, StepContext]:  # type: ig
     return ingest(IngestConfig.model_validate(config), ctx), ctx
 
 
-def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with `text`, written byte by byte (offsets computed)."""
+def minimal_pdf(text: str, *, inflated_padding: int = 0) -> bytes:
+    """A one-page PDF with `text`, written byte by byte (offsets computed).
+
+    `inflated_padding`: that many spaces after the text, in a Flate-compressed
+    content stream (80 MB of spaces compress to about 80 kB).
+    """
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    dictionary = b"<< /Length %d >>"
+    if inflated_padding:
+        packer = zlib.compressobj(9)
+        parts = [packer.compress(stream)]
+        block = b" " * 1_000_000
+        for start in range(0, inflated_padding, len(block)):
+            parts.append(packer.compress(block[: inflated_padding - start]))
+        stream = b"".join(parts) + packer.flush()
+        dictionary = b"<< /Length %d /Filter /FlateDecode >>"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        dictionary % len(stream) + b"\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -143,8 +160,103 @@ def test_an_empty_folder_is_an_error_naming_the_patterns(tmp_path: Path) -> None
 
 
 def test_more_files_than_max_files_is_an_error(corpus: Path) -> None:
-    with pytest.raises(StepError, match="over max_files"):
+    with pytest.raises(StepError, match=r"over max_files \(the walk stopped at file 3\)"):
         run(corpus, paths=["docs/**/*"], max_files=2)
+
+
+def test_the_walk_stops_as_soon_as_it_passes_max_files(tmp_path: Path) -> None:
+    for n in range(40):
+        (tmp_path / f"note{n:02}.txt").write_text(f"note {n}")
+    found = discover(["*.txt"], tmp_path, [tmp_path], max_files=5)
+    assert found.over_limit and len(found.files) == 6
+    assert not discover(["*.txt"], tmp_path, [tmp_path], max_files=40).over_limit
+
+
+def test_a_symlink_loop_is_skipped_by_name_and_the_walk_ends(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "guide").mkdir(parents=True)
+    (docs / "a.md").write_text("# A\n\nFirst.")
+    (docs / "guide" / "b.md").write_text("# B\n\nSecond.")
+    (docs / "l1").symlink_to(".")
+    (docs / "l2").symlink_to(".")
+    (docs / "guide" / "up").symlink_to("..")
+    documents, ctx = run(tmp_path, paths=["docs/**/*.md"])
+    assert [d.id for d in documents] == ["docs/a.md", "docs/guide/b.md"]
+    rows = ctx.metrics["artifacts"][0]["data"]
+    assert {(r["file"], r["kind"]) for r in rows} == {
+        ("docs/l1", "symlink-loop"),
+        ("docs/l2", "symlink-loop"),
+        ("docs/guide/up", "symlink-loop"),
+    }
+    assert "leads back to" in rows[0]["reason"]
+
+
+def test_a_pattern_reaching_above_the_roots_walks_only_towards_them(tmp_path: Path) -> None:
+    area = tmp_path / "area"
+    (area / "other" / "deep").mkdir(parents=True)
+    (area / "other" / "deep" / "private.md").write_text("never listed")
+    (area / "top.md").write_text("outside")
+    (area / "project" / "docs").mkdir(parents=True)
+    (area / "project" / "docs" / "x.md").write_text("# X\n\ninside")
+    (area / "project" / "docs" / "escape").symlink_to(area / "other")
+    (tmp_path / "sibling").mkdir()
+    project = area / "project"
+    documents, ctx = run(project, paths=["../**/*.md", "../../sibling/**/*.md"])
+    assert [d.id for d in documents] == ["docs/x.md"]
+    rows = {r["file"]: r["reason"] for r in ctx.metrics["artifacts"][0]["data"]}
+    # folders outside the roots are named once and never entered: private.md is not seen
+    assert sorted(rows) == ["../../sibling/**/*.md", "../other", "../top.md", "docs/escape"]
+    assert "(not entered)" in rows["../other"] and "(not entered)" in rows["docs/escape"]
+    assert "starts at" in rows["../../sibling/**/*.md"]
+    assert all("outside the allowed roots" in reason for reason in rows.values())
+
+
+def test_skipped_files_are_summarised_in_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "keep.txt").write_text("kept")
+    for n in range(30):
+        (tmp_path / f"blob{n:02}.bin").write_bytes(b"\x00")
+    (tmp_path / "loop").symlink_to(".")
+    with caplog.at_level(logging.WARNING, logger="ragline.step"):
+        documents, ctx = run(tmp_path, paths=["**/*"])
+    assert [d.id for d in documents] == ["keep.txt"]
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert line.startswith(
+        "31 skipped: 30 unsupported format (blob00.bin, blob01.bin, blob02.bin, blob03.bin, "
+        "blob04.bin, ...), "
+        "1 symlink loop (loop)"
+    )
+    assert ctx.metrics["skipped_by_kind"] == {"unsupported": 30, "symlink-loop": 1}
+    artifact = ctx.metrics["artifacts"][0]
+    assert len(artifact["data"]) == 21  # the first 20 of each kind
+    assert "first 20 of each kind" in artifact["description"]
+
+
+def test_the_cache_key_and_the_step_share_one_walk(corpus: Path) -> None:
+    from ragline.steps.ingest import _fingerprint
+
+    config = IngestConfig(paths=["docs/**/*.md"])
+    ctx = StepContext(step_id="ingest", workflow=WORKFLOW, workflow_dir=corpus)
+    key = _fingerprint(config, ctx)
+    (corpus / "docs" / "later.md").write_text("# Later\n\nAdded after the cache key.")
+    # the same run reads what its cache key saw: the walk is not repeated
+    assert [d.id for d in ingest(config, ctx)] == ["docs/guide/start.md"]
+    assert _fingerprint(config, ctx) == key
+    next_run = StepContext(step_id="ingest", workflow=WORKFLOW, workflow_dir=corpus)
+    assert "docs/later.md" in {d.id for d in ingest(config, next_run)}
+    assert _fingerprint(config, next_run) != key
+
+
+def test_a_pdf_that_inflates_past_the_limit_is_skipped(corpus: Path) -> None:
+    (corpus / "docs" / "bomb.pdf").write_bytes(
+        minimal_pdf("Boom", inflated_padding=80_000_000)  # ~80 kB on disk
+    )
+    documents, ctx = run(corpus, paths=["docs/*.pdf"])
+    assert [d.id for d in documents] == ["docs/manual.pdf"]
+    (row,) = ctx.metrics["artifacts"][0]["data"]
+    assert row["file"] == "docs/bomb.pdf"
+    assert "decompression limit" in row["reason"]
 
 
 def test_a_jsonl_line_without_the_text_field_names_the_line(tmp_path: Path) -> None:
@@ -164,3 +276,37 @@ def test_fingerprint_changes_when_a_file_changes(corpus: Path) -> None:
     assert _fingerprint(config, ctx) == before
     (corpus / "docs" / "guide" / "start.md").write_text("# Getting started\n\nChanged.\n")
     assert _fingerprint(config, ctx) != before
+
+
+@pytest.mark.integration
+def test_a_run_over_loops_and_paths_above_the_roots_ends_with_one_summary(
+    tmp_path: Path, cli: Any, prefect: str
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nAlpha is the first letter.\n")
+    (docs / "l1").symlink_to(".")
+    (docs / "l2").symlink_to(".")
+    for n in range(25):
+        (docs / f"blob{n:02}.bin").write_bytes(b"\x00")
+    (tmp_path / "wf.yaml").write_text(
+        "apiVersion: ragline/v1\n"
+        "name: hostile-paths\n"
+        "steps:\n"
+        "  - id: ingest\n"
+        "    uses: ingest\n"
+        '    with: {paths: ["docs/**/*", "../../**/*.md"]}\n'
+        "  - id: chunk\n"
+        "    uses: chunk\n"
+        '    with: {documents: "${{ steps.ingest.output }}", size: 64, overlap: 8}\n'
+        "outputs:\n"
+        '  chunks: "${{ steps.chunk.output }}"\n'
+    )
+    result = cli("run", "wf.yaml", "--json", cwd=tmp_path, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (chunk,) = json.loads(result.stdout)["outputs"]["chunks"]
+    assert chunk["text"] == "# A\n\nAlpha is the first letter."
+    summaries = [line for line in result.stderr.splitlines() if " skipped: " in line]
+    assert len(summaries) == 1, result.stderr[-3000:]
+    assert "25 unsupported format (docs/blob00.bin, " in summaries[0]
+    assert "2 symlink loop (docs/l1, docs/l2)" in summaries[0]  # once, though two globs met them

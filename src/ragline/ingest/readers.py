@@ -95,14 +95,25 @@ def _read_html(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
 
 def _read_pdf(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata
         title = str(meta.title) if meta is not None and meta.title else path.stem
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except PyPdfError as exc:
+        if type(exc).__name__ == "LimitReachedError":  # pypdf's limits, e.g. 75 MB inflated
+            raise UnreadableFile(
+                f"inflates past pypdf's decompression limit ({exc}): a compressed stream "
+                "decompresses to more than pypdf allows (a decompression bomb, or a huge "
+                "scan); extract its text with another tool and ingest that"
+            ) from None
+        raise UnreadableFile(
+            f"could not be parsed as PDF ({exc}); check that it opens in a PDF viewer "
+            "or export it again"
+        ) from None
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise UnreadableFile(
             f"could not be parsed as PDF ({exc}); check that it opens in a PDF viewer "
             "or export it again"

@@ -3,6 +3,11 @@
 Content-derived ids are what make ingestion incremental: re-chunking an
 unchanged document gives the same ids, so `embed` reuses their vectors and
 `index` writes nothing; an edited paragraph changes only its own chunks' ids.
+
+Version 2 splits with semchunk and keeps each chunk an exact slice of the
+document (version 1 re-joined pieces with single spaces): chunk texts, and so
+chunk ids, differ from version 1, and the first run after the upgrade
+re-embeds and replaces every chunk once.
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ragline.chunking import char_counter, split_markdown, split_recursive, split_tokens
+from ragline.chunking import (
+    char_counter,
+    char_offsets,
+    split_markdown,
+    split_recursive,
+    split_tokens,
+    token_offsets,
+)
 from ragline.chunking import token_counter as make_token_counter
 from ragline.documents import Chunk, Document
 from ragline.steps.base import Ref, StepConfig, step
@@ -51,19 +63,21 @@ def chunk_id(document_id: str, text: str, occurrence: int = 0) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@step("chunk", config=ChunkConfig, version="1", partition="documents")
+@step("chunk", config=ChunkConfig, version="2", partition="documents")
 def chunk(config: ChunkConfig, ctx: StepContext) -> list[Chunk]:
     """Split each document with the chosen strategy; ids from document id + chunk text."""
     count = make_token_counter() if config.unit == "tokens" else char_counter()
+    offsets = token_offsets if config.unit == "tokens" else char_offsets
     chunks: list[Chunk] = []
     for doc in config.documents:
         if config.strategy == "markdown":
-            pieces = split_markdown(doc.text, config.size, config.overlap, count)
+            pieces = split_markdown(doc.text, config.size, config.overlap, count, offsets)
         elif config.strategy == "tokens":
-            pieces = [([], t) for t in split_tokens(doc.text, config.size, config.overlap)]
+            pieces = [([], t) for t in split_tokens(doc.text, config.size, config.overlap, count)]
         else:
             pieces = [
-                ([], t) for t in split_recursive(doc.text, config.size, config.overlap, count)
+                ([], t)
+                for t in split_recursive(doc.text, config.size, config.overlap, count, offsets)
             ]
         seen: dict[str, int] = {}
         for index, (headings, text) in enumerate(pieces):

@@ -1,16 +1,20 @@
 """`ingest`: files by glob -> `Document`s with source metadata; bad files are skipped by name.
 
 A corpus usually has a few broken files; one of them must not cost the
-others, so each problem is logged with its path and reason, published as an
-artifact, and skipped (unless `strict: true`). The step's fingerprint is the
-matched files' sizes and modification times, so Prefect's cache skips an
-unchanged corpus without reading a byte.
+others, so each is skipped (unless `strict: true`) and summarised in one log
+line (counts by kind, the first few names) and an artifact table. The step's
+fingerprint is the matched files' sizes and modification times, so Prefect's
+cache skips an unchanged corpus without reading a byte; the glob walk behind it
+runs once per run and the step reads the files that walk found (see
+`ragline.ingest.discover` for the walk's limits).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +23,7 @@ from pydantic import Field
 from ragline.documents import Document
 from ragline.errors import ErrorCategory, StepError
 from ragline.ingest import FORMATS, FileProblem, discover, read_file
+from ragline.ingest.discover import OUTSIDE_ROOTS, SYMLINK_LOOP, Discovery
 from ragline.ingest.readers import ReadOptions, UnreadableFile
 from ragline.steps.base import StepConfig, step
 from ragline.steps.context import StepContext
@@ -54,15 +59,45 @@ def _roots(config: IngestConfig, ctx: StepContext) -> list[Path]:
     return [ctx.resolve_path(r) for r in config.roots] if config.roots else [ctx.workflow_dir]
 
 
+@dataclass
+class _Snapshot:
+    """The run's one walk of this step's globs, shared by its cache key and its body."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    discovery: Discovery | None = None
+
+
+def _discover(config: IngestConfig, ctx: StepContext) -> Discovery:
+    """Walk once per run: Prefect computes the cache key, then the step reads the same files."""
+    roots = _roots(config, ctx)
+    key = (
+        "ragline.ingest.discovery",
+        ctx.step_id,
+        str(ctx.workflow_dir),
+        tuple(config.paths),
+        tuple(str(r) for r in roots),
+        config.max_files,
+    )
+    snapshot = ctx.services.get_or_create(key, _Snapshot)
+    with snapshot.lock:
+        if snapshot.discovery is None:
+            snapshot.discovery = discover(config.paths, ctx.workflow_dir, roots, config.max_files)
+        return snapshot.discovery
+
+
 def _fingerprint(config: IngestConfig, ctx: StepContext) -> str:
     """Sizes and mtimes of every matched file: a cheap stat, no reads."""
-    files, problems = discover(config.paths, ctx.workflow_dir, _roots(config, ctx))
+    found = _discover(config, ctx)
     digest = hashlib.sha256()
-    for path in files:
-        stat = path.stat()
+    for path in found.files:
+        try:
+            stat = path.stat()
+        except OSError:  # gone since the walk: the step will report it
+            continue
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    for problem in problems:
+    for problem in found.problems:
         digest.update(str(problem).encode())
+    digest.update(f"over_limit={found.over_limit}".encode())
     return digest.hexdigest()
 
 
@@ -76,17 +111,19 @@ def _document_id(path: Path, base: Path) -> str:
 @step("ingest", config=IngestConfig, version="1", fingerprint=_fingerprint)
 def ingest(config: IngestConfig, ctx: StepContext) -> list[Document]:
     """Match, check limits, read each file, collect problems, return documents sorted by id."""
-    files, problems = discover(config.paths, ctx.workflow_dir, _roots(config, ctx))
+    found = _discover(config, ctx)
+    files, problems = found.files, list(found.problems)
+    if found.over_limit:
+        raise StepError(
+            f"more than {config.max_files} files match paths {config.paths}, over max_files "
+            f"(the walk stopped at file {config.max_files + 1}); narrow the globs or raise "
+            "max_files",
+            category=ErrorCategory.INPUT,
+        )
     if not files and not problems:
         raise StepError(
             f"no files match paths {config.paths} (relative to {ctx.workflow_dir}); "
             "check the globs (use ** for sub-folders)",
-            category=ErrorCategory.INPUT,
-        )
-    if len(files) > config.max_files:
-        raise StepError(
-            f"{len(files)} files match paths {config.paths}, over max_files "
-            f"({config.max_files}); narrow the globs or raise max_files",
             category=ErrorCategory.INPUT,
         )
     formats = {**FORMATS, **{k.lower(): v for k, v in config.formats.items()}}
@@ -94,10 +131,14 @@ def ingest(config: IngestConfig, ctx: StepContext) -> list[Document]:
     documents: list[Document] = []
     for number, path in enumerate(files, start=1):
         shown = _document_id(path, ctx.workflow_dir)
-        try:
-            documents.extend(_read(path, shown, formats, options, config.max_file_bytes))
-        except UnreadableFile as exc:
-            problems.append(FileProblem(shown, str(exc)))
+        problem = _check(path, shown, formats, config.max_file_bytes)
+        if problem is not None:
+            problems.append(problem)
+        else:
+            try:
+                documents.extend(_read(path, shown, formats[path.suffix.lower()], options))
+            except UnreadableFile as exc:
+                problems.append(FileProblem(shown, str(exc)))
         ctx.progress(number, len(files), "ingested")
     _report(problems, ctx, strict=config.strict)
     if not documents:
@@ -109,21 +150,31 @@ def ingest(config: IngestConfig, ctx: StepContext) -> list[Document]:
     return sorted(documents, key=lambda d: d.id)
 
 
-def _read(
-    path: Path, shown: str, formats: dict[str, str], options: ReadOptions, max_bytes: int
-) -> list[Document]:
-    fmt = formats.get(path.suffix.lower())
-    if fmt is None:
-        raise UnreadableFile(
+def _check(path: Path, shown: str, formats: dict[str, str], max_bytes: int) -> FileProblem | None:
+    """A problem found without reading the file: its extension or its size."""
+    if path.suffix.lower() not in formats:
+        return FileProblem(
+            shown,
             f"unsupported extension '{path.suffix}' (supported: {', '.join(sorted(formats))}); "
-            "map it with `formats:`, e.g. {'.rst': text}"
+            "map it with `formats:`, e.g. {'.rst': text}",
+            UNSUPPORTED,
         )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return FileProblem(shown, f"cannot be read ({exc.strerror}); check its permissions")
+    if size > max_bytes:
+        return FileProblem(
+            shown,
+            f"is {size / 1e6:.1f} MB, over max_file_bytes ({max_bytes / 1e6:.1f} MB); "
+            "raise max_file_bytes or split the file",
+            TOO_LARGE,
+        )
+    return None
+
+
+def _read(path: Path, shown: str, fmt: str, options: ReadOptions) -> list[Document]:
     stat = os.stat(path)
-    if stat.st_size > max_bytes:
-        raise UnreadableFile(
-            f"is {stat.st_size / 1e6:.1f} MB, over max_file_bytes ({max_bytes / 1e6:.1f} MB); "
-            "raise max_file_bytes or split the file"
-        )
     records = read_file(path, fmt, options)
     if not records:
         raise UnreadableFile("contains no text")
@@ -144,22 +195,67 @@ def _read(
     ]
 
 
+UNSUPPORTED = "unsupported"
+TOO_LARGE = "too-large"
+_KINDS = {
+    "unreadable": "unreadable",
+    UNSUPPORTED: "unsupported format",
+    TOO_LARGE: "over max_file_bytes",
+    OUTSIDE_ROOTS: "outside the allowed roots",
+    SYMLINK_LOOP: "symlink loop",
+}
+_NAMES_SHOWN = 5  # per kind, in the log line
+_ROWS_SHOWN = 20  # per kind, in the artifact table and a strict error
+
+
+def summarize(problems: list[FileProblem]) -> str:
+    """`5 skipped: 3 unreadable (a.pdf, b.txt, c.md), 2 symlink loop (docs/l1, docs/l2)`."""
+    by_kind: dict[str, list[FileProblem]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem)
+    parts = []
+    for kind, items in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+        names = ", ".join(p.path for p in items[:_NAMES_SHOWN])
+        more = ", ..." if len(items) > _NAMES_SHOWN else ""
+        parts.append(f"{len(items)} {_KINDS.get(kind, kind)} ({names}{more})")
+    return f"{len(problems)} skipped: " + ", ".join(parts)
+
+
+def _first_of_each_kind(problems: list[FileProblem]) -> list[FileProblem]:
+    shown: dict[str, int] = {}
+    out = []
+    for problem in problems:
+        shown[problem.kind] = shown.get(problem.kind, 0) + 1
+        if shown[problem.kind] <= _ROWS_SHOWN:
+            out.append(problem)
+    return out
+
+
 def _report(problems: list[FileProblem], ctx: StepContext, *, strict: bool) -> None:
+    """One log line for all skipped paths (counts by kind, first names), never one per path."""
     if not problems:
         return
-    for problem in problems:
-        ctx.logger.warning("skipped %s", problem)
+    summary = summarize(problems)
+    rows = _first_of_each_kind(problems)
     if strict:
-        listed = "\n".join(f"  - {p}" for p in problems)
+        listed = "\n".join(f"  - {p}" for p in rows)
+        left = len(problems) - len(rows)
+        tail = f"\n  ... and {left} more" if left else ""
         raise StepError(
-            f"{len(problems)} file(s) could not be ingested (strict: true):\n{listed}",
+            f"{len(problems)} file(s) could not be ingested (strict: true):\n{listed}{tail}",
             category=ErrorCategory.INPUT,
         )
+    ctx.logger.warning("%s; see the artifact ingest-skipped-files for reasons", summary)
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.kind] = counts.get(problem.kind, 0) + 1
+    ctx.metrics["skipped_by_kind"] = counts
     ctx.metrics.setdefault("artifacts", []).append(
         {
             "key": "ingest-skipped-files",
             "kind": "table",
-            "data": [{"file": p.path, "reason": p.reason} for p in problems],
-            "description": f"Files step {ctx.step_id} skipped, and why",
+            "data": [{"file": p.path, "kind": p.kind, "reason": p.reason} for p in rows],
+            "description": f"Step {ctx.step_id}: {summary}"
+            + (f" (first {_ROWS_SHOWN} of each kind listed)" if len(rows) < len(problems) else ""),
         }
     )
