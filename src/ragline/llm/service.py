@@ -19,6 +19,7 @@ from ragline.llm.budget import BudgetTracker
 from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
 from ragline.llm.loop import run
+from ragline.llm.redact import redact
 from ragline.llm.types import Usage
 from ragline.llm.writeback import CacheWriter
 
@@ -125,6 +126,7 @@ class ModelService:
                 result.usage.retries += extra_retries
         except Exception as exc:
             raise model_error(exc, alias, metadata) from None
+        result.text = redact(result.text)  # a key echoed in an answer never reaches the cache
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
         self._record(result.usage)
         self.budget.after_call(

@@ -16,7 +16,13 @@ from pydantic import ValidationError
 
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
-from ragline.spec.expressions import ExpressionError, Reference, references_in, walk_strings
+from ragline.spec.expressions import (
+    ExpressionError,
+    Reference,
+    looks_secret,
+    references_in,
+    walk_strings,
+)
 from ragline.spec.loader import JsonPath, LoadedYaml, format_path, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
@@ -164,6 +170,17 @@ class _Semantics:
                     f" (inputs: {', '.join(inputs)})" if inputs else "; declare it under 'inputs:'"
                 )
                 self.report(path, f"unknown reference '{ref.text}'{hint}")
+        elif ref.kind == "env":
+            declared = self.data.get("secret_env")
+            if looks_secret(ref.name) and ref.name not in (
+                declared if isinstance(declared, list) else []
+            ):
+                self.report(
+                    path,
+                    f"'{ref.text}' looks like a secret; an expression may read it only when the "
+                    f"workflow lists it under `secret_env:` (then its value is masked in every "
+                    f"output); give a model its key as `api_key: env:{ref.name}` instead",
+                )
         elif ref.kind == "steps":
             if ref.name == sid:
                 self.report(
