@@ -16,6 +16,7 @@ registered here when it is resolved. From then on:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 MASK = "***"
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx", "openai")
-_ATOMS = (int, float, bool, type(None))
+_ATOM_TYPES = frozenset({int, float, bool, type(None)})
 T = TypeVar("T")
 _factory_installed = False
 
@@ -84,10 +85,12 @@ def _mask(value: Any, secrets: list[str]) -> Any:
         out = {k: _mask(v, secrets) for k, v in value.items()}
         return out if any(out[k] is not v for k, v in value.items()) else value
     if isinstance(value, (list, tuple)):
+        if value and _numbers_only(value):
+            return value
         items = list(value)
         changed = False
         for i, item in enumerate(items):
-            if type(item) in _ATOMS:  # vectors: thousands of floats, no text
+            if type(item) in _ATOM_TYPES:
                 continue
             new = _mask(item, secrets)
             if new is not item:
@@ -96,6 +99,15 @@ def _mask(value: Any, secrets: list[str]) -> Any:
             return value
         return items if isinstance(value, list) else type(value)(items)
     return value
+
+
+def _numbers_only(items: list[Any] | tuple[Any, ...]) -> bool:
+    """A vector: thousands of floats, no text (`fsum` refuses anything that is not a number)."""
+    try:
+        math.fsum(items)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def _clean(record: logging.LogRecord) -> None:

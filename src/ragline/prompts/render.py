@@ -166,9 +166,7 @@ def render_text(template: Template, values: dict[str, Any]) -> str:
         compiled = _compiled(template.body, template.roots)
         return compiled.render(**values)
     except TemplateNotFound as exc:
-        raise PromptError(
-            f"{_where(exc, template)}: {_refused(str(exc.name), exc)}"
-        ) from None
+        raise PromptError(f"{_where(exc, template)}: {_refused(str(exc.name), exc)}") from None
     except TemplateSyntaxError as exc:
         if exc.name and exc.name != template.name and exc.filename:
             raise PromptError(f"{exc.name}:{exc.lineno}: {exc.message}") from None
@@ -176,9 +174,7 @@ def render_text(template: Template, values: dict[str, Any]) -> str:
             f"{template.name}:{template.file_line(exc.lineno)}: {exc.message}"
         ) from None
     except RecursionError:
-        raise PromptError(
-            f"{template.name}: templates include each other without end"
-        ) from None
+        raise PromptError(f"{template.name}: templates include each other without end") from None
     except UndefinedError as exc:
         raise PromptError(
             f"{_where(exc, template)}: {exc.message}; bind it under the prompt step's `vars:`"

@@ -103,9 +103,7 @@ def confine(name: str, workflow_dir: Path, roots: tuple[Path, ...]) -> Path:
     return real
 
 
-def load_confined(
-    name: str, workflow_dir: Path, roots: tuple[Path, ...] | None = None
-) -> Template:
+def load_confined(name: str, workflow_dir: Path, roots: tuple[Path, ...] | None = None) -> Template:
     """Load template file `name` (relative to the workflow's folder) from inside the roots."""
     allowed = roots if roots is not None else template_roots(workflow_dir)
     return load_template(confine(name, workflow_dir, allowed), name, roots=allowed)

@@ -200,9 +200,7 @@ def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
-def bind_as_variables(
-    value: Any, scope: Mapping[str, Any] | None, bound: dict[str, Any]
-) -> Any:
+def bind_as_variables(value: Any, scope: Mapping[str, Any] | None, bound: dict[str, Any]) -> Any:
     """Template source with each `${{ }}` replaced by a template variable bound in `bound`.
 
     A run parameter or an upstream output is data: it reaches Jinja as the value of
