@@ -314,3 +314,16 @@ def test_the_ui_of_a_server_on_another_port_calls_that_port(tmp_path: Path) -> N
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.mark.integration
+def test_ragline_prompts_does_not_read_a_template_outside_the_roots(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write_workflow(
+        tmp_path, {"steps": [{"id": "p", "uses": "prompt", "with": {"template": "/etc/passwd"}}]}
+    )
+    result = cli("prompts", "workflow.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "prompt template /etc/passwd resolves to /etc/passwd, outside the allowed roots" in (
+        result.stderr
+    )
+    assert "root:" not in result.stdout + result.stderr  # nothing of the file
