@@ -170,6 +170,8 @@ class _Semantics:
                     f" (inputs: {', '.join(inputs)})" if inputs else "; declare it under 'inputs:'"
                 )
                 self.report(path, f"unknown reference '{ref.text}'{hint}")
+            elif ref.path:
+                self._check_input_path(path, ref, inputs[ref.name])
         elif ref.kind == "env":
             declared = self.data.get("secret_env")
             if looks_secret(ref.name) and ref.name not in (
@@ -208,6 +210,21 @@ class _Semantics:
                     self.report(
                         path, f"'{ref.text}': step '{ref.name}' ({step_type.name}) {problem}"
                     )
+
+    def _check_input_path(self, path: JsonPath, ref: Reference, spec: Any) -> None:
+        """A scalar input has no fields; an array is read by [n], never by name."""
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        first = ref.path[0]
+        if kind in ("string", "integer", "number", "boolean"):
+            self.report(path, f"'{ref.text}': input '{ref.name}' is a {kind}; it has no fields")
+        elif kind == "array" and not isinstance(first, int):
+            self.report(
+                path,
+                f"'{ref.text}': input '{ref.name}' is an array; index it like "
+                f"'inputs.{ref.name}[0]'",
+            )
+        elif kind == "object" and isinstance(first, int):
+            self.report(path, f"'{ref.text}': input '{ref.name}' is an object; it has no [n] items")
 
     def _check_aliases(self, i: int, s: dict[str, Any]) -> None:
         step_type = self._step_type(s)
