@@ -255,6 +255,50 @@ def test_a_key_echoed_in_a_model_answer_is_masked_in_the_output_and_the_cache(
     assert key.encode() not in stored  # ...without the key
 
 
+@pytest.mark.integration
+def test_the_value_of_a_models_key_never_reaches_a_prompt_or_a_model_request(
+    tmp_path: Path, prefect: str, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragline.compiler.flow import compile_workflow
+    from ragline.spec.validate import load_workflow
+
+    key = f"sk-same-{uuid.uuid4().hex}"
+    monkeypatch.setenv(TEST_KEY_ENV, key)
+    monkeypatch.setenv("INNOCENT_LOOKING", key)  # the key again, under a name that passes
+    path = write_workflow(
+        tmp_path,
+        {
+            "models": {"answer": fake_deployments(openai_server, "m")},
+            "steps": [
+                {
+                    "id": "p",
+                    "uses": "prompt",
+                    "with": {"text": "x {{ v }}", "vars": {"v": "${{ env.INNOCENT_LOOKING }}"}},
+                },
+                {
+                    "id": "g",
+                    "uses": "generate",
+                    "with": {
+                        "model": "answer",
+                        "prompt": "${{ steps.p.output }}",
+                        "temperature": 0,
+                    },
+                },
+            ],
+            "outputs": {
+                "prompt": "${{ steps.p.output.text }}",
+                "env": "${{ env.INNOCENT_LOOKING }}",
+            },
+            "defaults": {"cache": False},
+        },
+    )
+    out = compile_workflow(load_workflow(path))()
+    assert out == {"prompt": "x ***", "env": "***"}
+    [call] = openai_server.calls("m")
+    assert call.headers["Authorization"] == f"Bearer {key}"  # the key goes where it belongs
+    assert key not in json.dumps(call.body)  # and nowhere else
+
+
 def test_every_log_record_is_masked_once_a_secret_is_known(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
