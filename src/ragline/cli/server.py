@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     problem = auth_problem(auth.get_secret_value() if auth is not None else None)
     if args.host not in LOOPBACK and problem:
         raise ConfigError(
-            f"refusing to serve the Prefect API on {args.host}: {problem}",
+            f"refusing to serve the Prefect API on {args.host} without authentication: {problem}",
             hint="set PREFECT_SERVER_API_AUTH_STRING=user:password on the server (and "
             "PREFECT_API_AUTH_STRING to the same on workers and CLIs), or listen on 127.0.0.1",
         )
