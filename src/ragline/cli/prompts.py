@@ -23,7 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _from_workflow(path: Path) -> list[Path]:
+    """The templates a workflow's prompt steps name, confined like a run confines them."""
     import yaml
+
+    from ragline.prompts.templates import confine, template_roots
 
     data = yaml.safe_load(path.read_text()) or {}
     found = []
@@ -31,6 +34,9 @@ def _from_workflow(path: Path) -> list[Path]:
         with_ = s.get("with") if isinstance(s, dict) else None
         is_prompt = isinstance(s, dict) and s.get("uses") == "prompt" and isinstance(with_, dict)
         if is_prompt and isinstance(with_.get("template"), str):  # type: ignore[union-attr]
+            roots = with_.get("roots")  # type: ignore[union-attr]
+            allowed = template_roots(path.parent, roots if isinstance(roots, list) else None)
+            confine(with_["template"], path.parent, allowed)  # type: ignore[index]
             found.append(path.parent / with_["template"])  # type: ignore[index]
     return found
 

@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
 
     from ragline.compiler.flow import compile_workflow
+    from ragline.llm.redact import redact
     from ragline.ops.api import configured_api_url, require_api
     from ragline.ops.unrecorded import RunCapture, api_lost, report_unrecorded
 
@@ -92,25 +93,30 @@ def run(args: argparse.Namespace) -> int:
         outputs = _jsonable(state.result())
         if args.json:
             print(
-                json.dumps(
-                    {"status": "completed", "flow_run_id": run_id, "outputs": outputs}, indent=2
+                redact(
+                    json.dumps(
+                        {"status": "completed", "flow_run_id": run_id, "outputs": outputs},
+                        indent=2,
+                    )
                 )
             )
         else:
             for key, value in outputs.items():
                 text = value if isinstance(value, str) else json.dumps(value, indent=2)
-                print(f"{key}: {text}")
+                print(redact(f"{key}: {text}"))
         return 0
     error = _failure(state)
     if args.json:
         print(
-            json.dumps(
-                {"status": "failed", "flow_run_id": run_id, "error": error.failure.as_dict()},
-                indent=2,
+            redact(
+                json.dumps(
+                    {"status": "failed", "flow_run_id": run_id, "error": error.failure.as_dict()},
+                    indent=2,
+                )
             )
         )
     else:
-        print(f"error: {error}", file=sys.stderr)
+        print(redact(f"error: {error}"), file=sys.stderr)
         if run_id:
             print(f"  flow run: {run_id}", file=sys.stderr)
     return 2 if error.step_id == "(inputs)" else 1

@@ -3,19 +3,50 @@
 It is `prefect server start` after two checks: a PostgreSQL database set in
 PREFECT_API_DATABASE_CONNECTION_URL must answer (else one clear line instead
 of a traceback loop), and a server listening beyond loopback must have
-PREFECT_SERVER_API_AUTH_STRING set, so its API is never open to the network.
+PREFECT_SERVER_API_AUTH_STRING set to `user:password` with a real password
+(at least 12 characters), so its API is never open to the network.
 Without a database URL Prefect uses SQLite under PREFECT_HOME.
+
+The UI asks `/ui-settings` where the API is; ragline sets PREFECT_UI_API_URL
+to this server's own address (unless it is set already), so `--port 4300`
+serves a UI that calls port 4300, not Prefect's default 4200.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 from ragline.errors import ConfigError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+WILDCARD = ("0.0.0.0", "::", "")
+MIN_PASSWORD = 12
+
+
+def auth_problem(auth: str | None) -> str | None:
+    """Why an API auth string is too weak for a server beyond loopback, or None."""
+    if not auth or not auth.strip():
+        return "PREFECT_SERVER_API_AUTH_STRING is not set"
+    user, sep, password = auth.partition(":")
+    if not sep or not user.strip():
+        return "PREFECT_SERVER_API_AUTH_STRING must be 'user:password' (no user given)"
+    if len(password.strip()) < MIN_PASSWORD or len(set(password)) < 4:
+        return (
+            f"the password in PREFECT_SERVER_API_AUTH_STRING is too weak (at least "
+            f"{MIN_PASSWORD} characters, not one repeated character)"
+        )
+    return None
+
+
+def ui_api_url(host: str, port: int) -> str:
+    """The API URL the UI should call: this server's own address."""
+    name = socket.getfqdn() if host in WILDCARD else host
+    if ":" in name and not name.startswith("["):  # IPv6 literal
+        name = f"[{name}]"
+    return f"http://{name}:{port}/api"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_current_settings()
     auth = settings.server.api.auth_string
-    if args.host not in LOOPBACK and (auth is None or not auth.get_secret_value()):
+    problem = auth_problem(auth.get_secret_value() if auth is not None else None)
+    if args.host not in LOOPBACK and problem:
         raise ConfigError(
-            f"refusing to serve the Prefect API on {args.host} without authentication",
-            hint="set PREFECT_SERVER_API_AUTH_STRING on the server (and "
-            "PREFECT_API_AUTH_STRING on workers and CLIs), or listen on 127.0.0.1",
+            f"refusing to serve the Prefect API on {args.host} without authentication: {problem}",
+            hint="set PREFECT_SERVER_API_AUTH_STRING=user:password on the server (and "
+            "PREFECT_API_AUTH_STRING to the same on workers and CLIs), or listen on 127.0.0.1",
         )
     url = database_url()
     if url and url.startswith("postgresql"):
@@ -46,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         f"point clients at PREFECT_API_URL=http://{args.host}:{args.port}/api",
         flush=True,
     )
+    if "api_url" not in settings.server.ui.model_fields_set:  # not set by the user
+        os.environ["PREFECT_UI_API_URL"] = ui_api_url(args.host, args.port)
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", args.host, "--port", str(args.port)]
     if args.no_ui:

@@ -26,7 +26,10 @@ from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
 from ragline.compiler.partitions import Part, PartitionedFuture, joined, part_count, partition_of
 from ragline.compiler.plan import PlannedStep, env_values, plan
+from ragline.compiler.values import resolve_with, run_scope
 from ragline.errors import ErrorCategory, ParameterError, StepError
+from ragline.llm.redact import mask_secrets
+from ragline.llm.secrets import register_workflow_secrets
 from ragline.monitoring.events import scope
 from ragline.monitoring.run import start_run_monitoring
 from ragline.monitoring.steps import step_facts, step_failed, step_finished
@@ -119,6 +122,8 @@ def _ctx_in_this_process(loaded: LoadedWorkflow) -> _Ctx:
         ctx = _CTX_BY_WORKFLOW.get(key)
         if ctx is None:
             ctx = _CTX_BY_WORKFLOW[key] = _Ctx(loaded, Registry(), travelled=True)
+            # A worker process masks the secrets its own environment resolves, too.
+            register_workflow_secrets(loaded.workflow)
         return ctx
 
 
@@ -197,14 +202,9 @@ def _config(
     upstream: dict[str, StepResult],
     inputs: dict[str, Any],
 ) -> Any:
-    import os
-
-    scope = {
-        "inputs": inputs,
-        "steps": {k: v.output for k, v in upstream.items()},
-        "env": os.environ,
-    }
-    return step_type.config.model_validate(resolve(spec.with_, scope))
+    outputs = {k: v.output for k, v in upstream.items()}
+    scope = run_scope(inputs, outputs, ctx.workflow.secret_env)
+    return step_type.config.model_validate(resolve_with(spec.with_, scope, step_type.config))
 
 
 def _context(ctx: _Ctx, spec: StepSpec, services: RunServices, run: RunInfo) -> StepContext:
@@ -307,7 +307,8 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
                 if part is not None:
                     config = _slice(config, step_type, part)
                 empty = part is not None and not getattr(config, str(step_type.partition))
-                output = [] if empty else step_type(config, step_ctx)
+                # A secret never leaves the step that read it (docs/security.md).
+                output = [] if empty else mask_secrets(step_type(config, step_ctx))
             except Exception as exc:
                 # Only Exception: Prefect enforces timeouts and cancellation by raising
                 # BaseExceptions into this thread, and must see them as they are.
@@ -460,6 +461,7 @@ def compile_workflow(
         flow_ctx = FlowRunContext.get()
         run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else "local"
         start_run_monitoring(workflow, run_id)
+        register_workflow_secrets(workflow)
         futures: dict[str, Any] = {}
         try:
             for p in steps:
@@ -575,15 +577,10 @@ def _outputs(
     workflow: Workflow, results: dict[str, StepResult], inputs: dict[str, Any]
 ) -> dict[str, Any]:
     """`outputs:` resolved like a step's `with:`; without it, the outputs of the last steps."""
-    import os
-
-    scope = {
-        "steps": {k: v.output for k, v in results.items()},
-        "inputs": inputs,
-        "env": os.environ,
-    }
+    outputs = {k: v.output for k, v in results.items()}
+    scope = run_scope(inputs, outputs, workflow.secret_env)
     if workflow.outputs:
-        return {k: resolve(v, scope) for k, v in workflow.outputs.items()}
+        return {k: mask_secrets(resolve(v, scope)) for k, v in workflow.outputs.items()}
     downstream = {d for s in plan(workflow) for d in s.after}
     return {sid: r.output for sid, r in results.items() if sid not in downstream}
 

@@ -1,26 +1,47 @@
-"""Keep API keys out of logs, artifacts and error messages.
+"""Keep secrets out of outputs, logs, caches and error messages (docs/security.md).
 
-Keys are resolved at run time (`env:NAME`, `secret:NAME`) and registered here;
-every message ragline builds from a provider error passes through `redact`,
-and a logging filter on LiteLLM's loggers masks them in records LiteLLM logs.
+A secret is a value resolved from a reference (`env:NAME`, `secret:NAME`) or
+read by `${{ env.NAME }}` under a secret-looking or `secret_env:` name; it is
+registered here when it is resolved. From then on:
+
+- every log record of the process is masked when it is created (a record factory,
+  so every logger and handler, Prefect's API handler included, sees `***`);
+- `mask_secrets` masks a value: the compiler applies it to every step output and
+  to the run's outputs, so prompts, model requests, persisted results, the CLI's
+  text and `--json` output never carry a secret;
+- every message ragline builds from a provider error, and every model answer
+  before it reaches the response cache, passes through `redact`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
 MASK = "***"
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "httpx", "openai")
+_ATOM_TYPES = frozenset({int, float, bool, type(None)})
+T = TypeVar("T")
+_factory_installed = False
 
 
 def register_secret(value: str) -> None:
-    """Remember a resolved key so it is masked wherever it would appear."""
+    """Remember a resolved secret so it is masked wherever it would appear."""
     if value and len(value) >= 4:
         with _lock:
             _secrets.add(value)
+        _install_record_factory()
+
+
+def registered() -> bool:
+    with _lock:
+        return bool(_secrets)
 
 
 def redact(text: str) -> str:
@@ -30,6 +51,90 @@ def redact(text: str) -> str:
         if s in text:
             text = text.replace(s, MASK)
     return text
+
+
+def mask_secrets(value: T) -> T:
+    """`value` with every registered secret in its strings replaced by `***`.
+
+    Walks mappings, lists, tuples and pydantic models; parts without a secret are
+    returned as the same objects (nothing is copied when nothing is registered).
+    """
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    if not secrets:
+        return value
+    masked: T = _mask(value, secrets)
+    return masked
+
+
+def _mask(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for s in secrets:
+            if s in value:
+                value = value.replace(s, MASK)
+        return value
+    if isinstance(value, BaseModel):
+        changes = {}
+        for name in type(value).model_fields:
+            item = getattr(value, name)
+            new = _mask(item, secrets)
+            if new is not item:
+                changes[name] = new
+        return value.model_copy(update=changes) if changes else value
+    if isinstance(value, dict):
+        out = {k: _mask(v, secrets) for k, v in value.items()}
+        return out if any(out[k] is not v for k, v in value.items()) else value
+    if isinstance(value, (list, tuple)):
+        if value and _numbers_only(value):
+            return value
+        items = list(value)
+        changed = False
+        for i, item in enumerate(items):
+            if type(item) in _ATOM_TYPES:
+                continue
+            new = _mask(item, secrets)
+            if new is not item:
+                items[i], changed = new, True
+        if not changed:
+            return value
+        return items if isinstance(value, list) else type(value)(items)
+    return value
+
+
+def _numbers_only(items: list[Any] | tuple[Any, ...]) -> bool:
+    """A vector: thousands of floats, no text (`fsum` refuses anything that is not a number)."""
+    try:
+        math.fsum(items)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _clean(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record is logging's to report, not ours
+        return
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+
+
+def _install_record_factory() -> None:
+    """Mask every log record of the process once a secret exists."""
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        _factory_installed = True
+    base = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        _clean(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 class RedactingFilter(logging.Filter):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ConfigError
 from ragline.llm.redact import register_secret
+
+if TYPE_CHECKING:
+    from ragline.spec.model import Workflow
 
 
 def resolve_secret(ref: str, where: str) -> str:
@@ -43,3 +46,23 @@ def _prefect_secret(name: str, where: str, ref: str) -> str:
         ) from None
     value: Any = block.get()
     return str(value)
+
+
+def register_workflow_secrets(workflow: Workflow) -> None:
+    """At the start of a run: register every `env:` secret the workflow names, if it is set.
+
+    Keys are otherwise resolved when the first model call builds the Router; a step
+    that runs before that must already see them masked. `secret:` blocks are read
+    from Prefect only when they are used.
+    """
+    refs = [d.api_key for deployments in workflow.models.values() for d in deployments]
+    refs.append(workflow.cache.url)
+    for ref in refs:
+        if ref and ref.startswith("env:"):
+            value = os.environ.get(ref.removeprefix("env:"))
+            if value:
+                register_secret(value)
+    for name in workflow.secret_env:
+        value = os.environ.get(name)
+        if value:
+            register_secret(value)

@@ -19,6 +19,7 @@ from ragline.llm.budget import BudgetTracker
 from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
 from ragline.llm.loop import run
+from ragline.llm.redact import redact
 from ragline.llm.types import Usage
 from ragline.llm.writeback import CacheWriter, shared_writer
 
@@ -135,6 +136,7 @@ class ModelService:
         except Exception as exc:
             self._record(self._failed(alias, metadata, started), alias, ctx)
             raise model_error(exc, alias, metadata) from None
+        result.text = redact(result.text)  # a key echoed in an answer never reaches the cache
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
         # Recorded before the budget check: a call that crosses the budget was made and billed.
         self._record(result.usage, alias, ctx)

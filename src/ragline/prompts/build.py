@@ -9,7 +9,7 @@ from ragline.errors import ErrorCategory, StepError
 from ragline.llm.types import Message, Prompt
 from ragline.prompts.contexts import as_contexts
 from ragline.prompts.render import PromptError, render_text, split_messages
-from ragline.prompts.templates import Template, inline_template, load_template
+from ragline.prompts.templates import Template, inline_template, load_confined, template_roots
 
 if TYPE_CHECKING:
     from ragline.steps.context import StepContext
@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 
 def _templates(config: PromptConfig, ctx: StepContext) -> list[tuple[str | None, Template]]:
     """(role or None for a whole template, template) in message order."""
+    roots = template_roots(ctx.workflow_dir, config.roots)
     if config.template is not None:
-        return [(None, load_template(ctx.resolve_path(config.template), config.template))]
+        return [(None, load_confined(config.template, ctx.workflow_dir, roots))]
     if config.text is not None:
-        return [(None, inline_template(config.text, "with.text"))]
+        return [(None, inline_template(config.text, "with.text", roots))]
     return [
-        (m.role, inline_template(m.content, f"with.messages[{i}]"))
+        (m.role, inline_template(m.content, f"with.messages[{i}]", roots))
         for i, m in enumerate(config.messages or [])
     ]
 

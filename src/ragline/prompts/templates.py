@@ -12,6 +12,11 @@ A file starts with an optional front-matter block that carries its version:
 The version is what a person bumps; the content hash is what the run records
 to prove which text produced a prompt. Line numbers in errors are lines of the
 file (front matter included).
+
+A template file is confined: its path, after `~`, `..` and symlinks are
+resolved, must lie inside the allowed roots (the workflow's folder, or the
+prompt step's `roots:`), like the files `ingest` reads. Templates it includes
+come through a loader confined to the same roots (prompts/render.py).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Template:
     line_offset: int = 0
     path: Path | None = None
     front_matter: dict[str, Any] = field(default_factory=dict)
+    roots: tuple[Path, ...] = ()  # where `{% include %}` and friends may read from
 
     @property
     def content_hash(self) -> str:
@@ -71,9 +77,46 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str, int]:
     )
 
 
-def load_template(path: Path, display: str | None = None) -> Template:
+def template_roots(workflow_dir: Path, roots: list[str] | None = None) -> tuple[Path, ...]:
+    """Real paths of the folders templates may come from (default: the workflow's folder)."""
+    base = Path(workflow_dir)
+    folders = [base / Path(r).expanduser() for r in roots] if roots else [base]
+    return tuple(f.resolve() for f in folders)
+
+
+def inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def confine(name: str, workflow_dir: Path, roots: tuple[Path, ...]) -> Path:
+    """The real path of template `name`, which must resolve inside one of the roots."""
+    given = Path(name).expanduser()
+    real = (given if given.is_absolute() else Path(workflow_dir) / given).resolve()
+    if not inside(real, roots):
+        here = Path(workflow_dir).resolve()
+        shown = ", ".join("the workflow's folder" if r == here else str(r) for r in roots)
+        raise ConfigError(
+            f"prompt template {name} resolves to {real}, outside the allowed roots ({shown})",
+            hint="keep templates under the workflow's folder, or add their folder to the "
+            "prompt step's `roots:`",
+        )
+    return real
+
+
+def load_confined(name: str, workflow_dir: Path, roots: tuple[Path, ...] | None = None) -> Template:
+    """Load template file `name` (relative to the workflow's folder) from inside the roots."""
+    allowed = roots if roots is not None else template_roots(workflow_dir)
+    return load_template(confine(name, workflow_dir, allowed), name, roots=allowed)
+
+
+def load_template(
+    path: Path, display: str | None = None, *, roots: tuple[Path, ...] = ()
+) -> Template:
+    """Read a template file; `roots` are where its includes may come from (none: no includes)."""
     name = display or str(path)
     try:
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"prompt template {name} is not a regular file")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
@@ -90,11 +133,12 @@ def load_template(path: Path, display: str | None = None) -> Template:
         line_offset=offset,
         path=path,
         front_matter=meta,
+        roots=roots,
     )
 
 
-def inline_template(text: str, name: str = "<inline>") -> Template:
-    return Template(name=name, body=text, version="inline")
+def inline_template(text: str, name: str = "<inline>", roots: tuple[Path, ...] = ()) -> Template:
+    return Template(name=name, body=text, version="inline", roots=roots)
 
 
 def find_templates(folder: Path) -> list[Path]:

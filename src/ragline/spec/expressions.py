@@ -4,6 +4,10 @@
 `${{ steps.retrieve.output[0].text }}`, `${{ env.HOME }}`. A string that is exactly one
 expression takes the referenced value with its type; an expression inside a
 longer string is interpolated as text. Nothing is ever evaluated.
+
+A path reads mapping keys, list indexes and the declared fields of pydantic
+models, nothing else: no name starts with `_`, and no Python attribute,
+method or module is ever looked up (docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,12 +17,30 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 _WHOLE = re.compile(r"^\s*\$\{\{(.*?)\}\}\s*$")
-_SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
-_HEAD = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)")
+_SEGMENT = re.compile(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[(\d+)\]")
+_HEAD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)")
+_PRIVATE = re.compile(r"(?:^|\.)\s*(_[A-Za-z0-9_]*)")
 
 Part = str | int
+
+
+# Names of environment variables that hold secrets by convention: OPENAI_API_KEY,
+# GITHUB_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, PREFECT_API_AUTH_STRING, ...
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:API_?KEYS?|KEYS?|TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|"
+    r"CREDENTIALS?|CREDS|AUTH|PRIVATE|COOKIES?|SESSION|SIGNATURE|DSN)(?:_|$)",
+    re.IGNORECASE,
+)
+TEMPLATE_VARIABLE = "ragline_ref_{}"
+
+
+def looks_secret(name: str) -> bool:
+    """Whether an environment variable's name says it holds a secret (KEY, TOKEN, PASSWORD...)."""
+    return bool(_SECRET_NAME.search(name))
 
 
 class ExpressionError(ValueError):
@@ -44,6 +66,12 @@ class Reference:
 def parse(text: str) -> Reference:
     """Parse the inside of `${{ }}`."""
     source = text.strip()
+    private = _PRIVATE.search(source)
+    if private:
+        raise ExpressionError(
+            f"'{source}' reads '{private.group(1)}': expressions read data (mapping keys, "
+            "list indexes, declared fields), never Python attributes; no name may start with '_'"
+        )
     head = _HEAD.match(source)
     if not head:
         raise ExpressionError(
@@ -111,8 +139,17 @@ class MissingValue(LookupError):
     pass
 
 
+def _declared_fields(model: BaseModel) -> dict[str, str]:
+    """A model's readable fields: public name (alias or name) -> attribute name."""
+    fields = type(model).model_fields
+    return {(info.alias or name): name for name, info in fields.items()}
+
+
 def follow(value: Any, path: tuple[Part, ...], where: str) -> Any:
-    """Walk a data path through mappings, sequences and attribute-bearing objects."""
+    """Walk a data path: mapping keys, list indexes and declared fields of pydantic models.
+
+    Never `getattr` on anything else: a path cannot reach a method, a class or a module.
+    """
     current = value
     for part in path:
         if isinstance(part, int):
@@ -120,16 +157,27 @@ def follow(value: Any, path: tuple[Part, ...], where: str) -> Any:
                 size = len(current) if isinstance(current, (list, tuple)) else "no"
                 raise MissingValue(f"{where}: index [{part}] is out of range ({size} items)")
             current = current[part]
+        elif part.startswith("_"):
+            raise MissingValue(f"{where}: '{part}' is not a data field")
         elif isinstance(current, Mapping):
             if part not in current:
                 raise MissingValue(
                     f"{where}: no field '{part}' (has: {', '.join(map(str, current))})"
                 )
             current = current[part]
-        elif hasattr(current, part):
-            current = getattr(current, part)
+        elif isinstance(current, BaseModel):
+            fields = _declared_fields(current)
+            if part not in fields:
+                raise MissingValue(
+                    f"{where}: {type(current).__name__} has no field '{part}' "
+                    f"(fields: {', '.join(fields)})"
+                )
+            current = getattr(current, fields[part])
         else:
-            raise MissingValue(f"{where}: no field '{part}' on {type(current).__name__}")
+            raise MissingValue(
+                f"{where}: no field '{part}' on a {type(current).__name__} "
+                "(expressions read mapping keys, list indexes and declared fields only)"
+            )
     return current
 
 
@@ -149,6 +197,31 @@ def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
         return {k: resolve(v, scope) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve(v, scope) for v in value]
+    return value
+
+
+def bind_as_variables(value: Any, scope: Mapping[str, Any] | None, bound: dict[str, Any]) -> Any:
+    """Template source with each `${{ }}` replaced by a template variable bound in `bound`.
+
+    A run parameter or an upstream output is data: it reaches Jinja as the value of
+    a variable (`{{ ragline_ref_0 }}`), never as template source, so `{{ 7*7 }}` in a
+    parameter renders as that text. With `scope=None` (validation) the variables are
+    named but bound to None.
+    """
+    if isinstance(value, str):
+        if "${{" not in value:
+            return value
+
+        def variable(m: re.Match[str]) -> str:
+            name = TEMPLATE_VARIABLE.format(len(bound))
+            bound[name] = None if scope is None else _as_text(_lookup(parse(m.group(1)), scope))
+            return "{{ " + name + " }}"
+
+        return EXPRESSION.sub(variable, value)
+    if isinstance(value, Mapping):
+        return {k: bind_as_variables(v, scope, bound) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bind_as_variables(v, scope, bound) for v in value]
     return value
 
 

@@ -257,6 +257,14 @@ class Workflow(Strict):
     steps: list[StepSpec] = Field(min_length=1)
     outputs: dict[str, Any] = Field(default_factory=dict)
     schedule: Schedule | list[Schedule] | None = None
+    secret_env: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list,
+        description=(
+            "Environment variables that hold secrets and that `${{ env.NAME }}` may read "
+            "although their names look like secrets (KEY, TOKEN, PASSWORD...); their values "
+            "are masked (***) in every step output, log line, cache entry and run output."
+        ),
+    )
 
     def step(self, step_id: str) -> StepSpec:
         for s in self.steps:

@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
-from ragline.spec.expressions import ExpressionError, Reference, references_in, walk_strings
+from ragline.spec.expressions import (
+    ExpressionError,
+    Reference,
+    looks_secret,
+    references_in,
+    walk_strings,
+)
 from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
@@ -193,6 +199,19 @@ class _Semantics:
                     f" (inputs: {', '.join(inputs)})" if inputs else "; declare it under 'inputs:'"
                 )
                 self.report(path, f"unknown reference '{ref.text}'{hint}")
+            elif ref.path:
+                self._check_input_path(path, ref, inputs[ref.name])
+        elif ref.kind == "env":
+            declared = self.data.get("secret_env")
+            if looks_secret(ref.name) and ref.name not in (
+                declared if isinstance(declared, list) else []
+            ):
+                self.report(
+                    path,
+                    f"'{ref.text}' looks like a secret; an expression may read it only when the "
+                    f"workflow lists it under `secret_env:` (then its value is masked in every "
+                    f"output); give a model its key as `api_key: env:{ref.name}` instead",
+                )
         elif ref.kind == "steps":
             if ref.name == sid:
                 self.report(
@@ -216,6 +235,21 @@ class _Semantics:
                     self.report(
                         path, f"'{ref.text}': step '{ref.name}' ({step_type.name}) {problem}"
                     )
+
+    def _check_input_path(self, path: JsonPath, ref: Reference, spec: Any) -> None:
+        """A scalar input has no fields; an array is read by [n], never by name."""
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        first = ref.path[0]
+        if kind in ("string", "integer", "number", "boolean"):
+            self.report(path, f"'{ref.text}': input '{ref.name}' is a {kind}; it has no fields")
+        elif kind == "array" and not isinstance(first, int):
+            self.report(
+                path,
+                f"'{ref.text}': input '{ref.name}' is an array; index it like "
+                f"'inputs.{ref.name}[0]'",
+            )
+        elif kind == "object" and isinstance(first, int):
+            self.report(path, f"'{ref.text}': input '{ref.name}' is an object; it has no [n] items")
 
     def _check_aliases(self, i: int, s: dict[str, Any]) -> None:
         step_type = self._step_type(s)

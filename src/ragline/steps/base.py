@@ -37,6 +37,17 @@ class AliasOf:
     section: str
 
 
+@dataclass(frozen=True)
+class TemplateSource:
+    """Marks a config field holding template source (Jinja text).
+
+    Its `${{ }}` expressions are bound as template variables in the field named
+    `variables`, never pasted into the source: a value is data, never template code.
+    """
+
+    variables: str = "vars"
+
+
 if TYPE_CHECKING:
     Ref = Annotated[T, RefMarker()]
 else:

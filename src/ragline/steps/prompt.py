@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from ragline.llm.types import Prompt
-from ragline.steps.base import ModelAlias, StepConfig, step
+from ragline.steps.base import ModelAlias, StepConfig, TemplateSource, step
 from ragline.steps.context import StepContext
 
 
@@ -34,13 +34,24 @@ class PromptConfig(StepConfig):
     """Render a prompt template with variables; exactly one of template, text, messages."""
 
     template: str | None = Field(
-        default=None, description="Template file (.j2), relative to the workflow file."
+        default=None,
+        description="Template file (.j2), relative to the workflow file; it must resolve "
+        "inside `roots`.",
     )
-    text: str | None = Field(default=None, description="An inline Jinja template.")
-    messages: list[MessageTemplate] | None = Field(
-        default=None, description="Inline chat messages (Jinja)."
+    text: Annotated[str | None, TemplateSource()] = Field(
+        default=None,
+        description="An inline Jinja template; a `${{ }}` inside it is bound as a variable "
+        "(its value is data, never template code).",
+    )
+    messages: Annotated[list[MessageTemplate] | None, TemplateSource()] = Field(
+        default=None, description="Inline chat messages (Jinja), `${{ }}` bound as in `text`."
     )
     vars: dict[str, Any] = Field(default_factory=dict, description="Variables the template reads.")
+    roots: list[str] | None = Field(
+        default=None,
+        description="Folders the template and what it includes must resolve into (after ~, "
+        "symlinks and ..); default: the workflow's folder.",
+    )
     contexts_var: str = Field(
         default="contexts", description="Which variable holds retrieved contexts."
     )
@@ -61,19 +72,32 @@ class PromptConfig(StepConfig):
         return self
 
 
-def _sources(raw: dict[str, Any], workflow_dir: Path) -> list[tuple[tuple[str | int, ...], Any]]:
-    """(json path, Template) for each template the raw `with:` names (file, text or messages)."""
-    from ragline.prompts.templates import inline_template, load_template
+def _sources(
+    raw: dict[str, Any], workflow_dir: Path, bound: dict[str, Any]
+) -> list[tuple[tuple[str | int, ...], Any]]:
+    """(json path, Template) for each template the raw `with:` names (file, text or messages).
 
+    `${{ }}` expressions in inline text become variables (named in `bound`), as at run time.
+    """
+    from ragline.prompts.templates import inline_template, load_confined, template_roots
+    from ragline.spec.expressions import bind_as_variables, is_expression
+
+    given = raw.get("roots")
+    roots = template_roots(
+        workflow_dir, [r for r in given if isinstance(r, str)] if isinstance(given, list) else None
+    )
     out: list[tuple[tuple[str | int, ...], Any]] = []
-    if isinstance(raw.get("template"), str):
-        out.append((("template",), load_template(workflow_dir / raw["template"], raw["template"])))
+    name = raw.get("template")
+    if isinstance(name, str) and not is_expression(name):
+        out.append((("template",), load_confined(name, workflow_dir, roots)))
     if isinstance(raw.get("text"), str):
-        out.append((("text",), inline_template(raw["text"], "with.text")))
+        text = bind_as_variables(raw["text"], None, bound)
+        out.append((("text",), inline_template(text, "with.text", roots)))
     for i, m in enumerate(raw.get("messages") or []):
         if isinstance(m, dict) and isinstance(m.get("content"), str):
+            content = bind_as_variables(m["content"], None, bound)
             out.append(
-                (("messages", i, "content"), inline_template(m["content"], f"with.messages[{i}]"))
+                (("messages", i, "content"), inline_template(content, f"with.messages[{i}]", roots))
             )
     return out
 
@@ -81,22 +105,28 @@ def _sources(raw: dict[str, Any], workflow_dir: Path) -> list[tuple[tuple[str | 
 def check_prompt(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Path
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """For `ragline validate`: the template exists, parses, and has every variable bound."""
+    """For `ragline validate`: the template is inside its roots, parses, includes only
+    templates inside them, and has every variable bound."""
     from ragline.errors import ConfigError
-    from ragline.prompts.render import PromptError, variables
+    from ragline.prompts.render import PromptError, check_loads, variables
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    expressions: dict[str, Any] = {}
     try:
-        sources = _sources(raw, Path(workflow_dir))
+        sources = _sources(raw, Path(workflow_dir), expressions)
     except ConfigError as exc:
         return [(("template",), str(exc).replace("\n ", ";"))]
     bound: dict[str, Any] = raw["vars"] if isinstance(raw.get("vars"), dict) else {}
+    bound = {**bound, **expressions}
     for path, template in sources:
         try:
             needed = variables(template)
         except PromptError as exc:
             problems.append((path, str(exc)))
             continue
+        refused = check_loads(template)
+        if refused:  # one diagnostic per position: several refusals share one line
+            problems.append((path, "; ".join(refused)))
         for name, line in needed.items():
             if name not in bound:
                 where: tuple[str | int, ...] = ("vars",) if "vars" in raw else path
@@ -112,13 +142,18 @@ def check_prompt(
 
 def prompt_fingerprint(config: PromptConfig, ctx: StepContext) -> str:
     """A template file's content is not in the config: add its hash to the cache key."""
+    from ragline.errors import ConfigError
+    from ragline.prompts.templates import confine, template_roots
+
     if config.template is None:
         return ""
-    path = ctx.resolve_path(config.template)
     try:
+        path = confine(
+            config.template, ctx.workflow_dir, template_roots(ctx.workflow_dir, config.roots)
+        )
         return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return "missing"
+    except (OSError, ConfigError):
+        return "missing"  # the step itself reports why
 
 
 @step(
