@@ -19,8 +19,14 @@ if TYPE_CHECKING:
 
 def model_identity(workflow: Workflow, alias: str) -> str:
     """The models behind `alias` (name, api_base; never keys), as a short stable digest."""
+    # The backend counts only when not the default: torch vectors cached before
+    # backends existed stay valid, and another backend never reads them.
     public = [
-        {k: v for k, v in d.model_dump(exclude_none=True).items() if k in ("model", "api_base")}
+        {
+            k: v
+            for k, v in d.model_dump(exclude_none=True).items()
+            if k in ("model", "api_base") or (k == "backend" and v != "torch")
+        }
         for d in workflow.models.get(alias, [])
     ]
     digest = hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]
@@ -28,8 +34,14 @@ def model_identity(workflow: Workflow, alias: str) -> str:
 
 
 def model_name(workflow: Workflow, alias: str) -> str:
-    """What an alias embeds with, recorded on the table so `retrieve` can embed queries alike."""
-    names = sorted({d.model for d in workflow.models.get(alias, [])})
+    """What an alias embeds with, recorded on the table so `retrieve` can embed queries alike.
+
+    A local model carries its backend (`local/all-MiniLM-L6-v2@onnx-int8`): see
+    `ragline.store.identity`.
+    """
+    from ragline.store.identity import deployment_identity
+
+    names = sorted({deployment_identity(d) for d in workflow.models.get(alias, [])})
     return ",".join(names) or alias
 
 
