@@ -147,17 +147,15 @@ def ragline_warm(folder: Path, backend: str) -> tuple[float, list[str]]:
     compile_workflow(load_workflow(workflow(warm, backend, "corpus")))()
     run = folder / f"run-{backend}"
     run.mkdir()
-    (run / "corpus").symlink_to(folder / "corpus")
+    shutil.copytree(folder / "corpus", run / "corpus")  # ingest does not follow symlinks
     flow = compile_workflow(load_workflow(workflow(run, backend, "corpus")))
     started = time.perf_counter()
-    outputs = flow()
+    flow()
     took = time.perf_counter() - started
-    rows = outputs["index"]["rows"] if isinstance(outputs["index"], dict) else 0
     from ragline.store import open_chunk_table
 
     table = open_chunk_table(str(run / ".ragline/lancedb"), "docs")
     texts = table.require().search().select(["text"]).limit(None).to_arrow()
-    assert rows == texts.num_rows
     return took, texts.column("text").to_pylist()
 
 
@@ -249,7 +247,7 @@ def main() -> int:
         for backend in ("onnx-int8", "torch"):
             cold = folder / f"cold-{backend}"
             cold.mkdir()
-            (cold / "corpus").symlink_to(folder / "corpus")
+            shutil.copytree(folder / "corpus", cold / "corpus")
             path = workflow(cold, backend, "corpus")
             env["PREFECT_HOME"] = str(_HOME / f"prefect-cold-{backend}")
             took, out = timed([exe, "run", str(path), "--json"], cold, env)
