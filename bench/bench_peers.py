@@ -84,7 +84,9 @@ outputs:
 HAYSTACK_SCRIPT = """\
 import sys, pathlib
 from haystack import Document, Pipeline
-from haystack.components.embedders import SentenceTransformersDocumentEmbedder
+from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+    )
 from haystack.components.preprocessors import DocumentSplitter
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.in_memory import InMemoryDocumentStore
@@ -171,11 +173,13 @@ def raw_warm(texts: list[str]) -> float:
 
 def haystack_warm(corpus: Path) -> tuple[float, int]:
     from haystack import Document, Pipeline
-    from haystack.components.embedders import SentenceTransformersDocumentEmbedder
     from haystack.components.preprocessors import DocumentSplitter
     from haystack.components.writers import DocumentWriter
     from haystack.document_stores.in_memory import InMemoryDocumentStore
     from haystack.utils import ComponentDevice
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+    )
 
     docs = [
         Document(content=p.read_text(), meta={"source": p.name})
