@@ -143,7 +143,7 @@ def test_a_workflow_naming_the_model_differently_finds_it_by_model_name(
     assert retrieve(query, ask("retrieve"))[0].id == "faq-0"
 
     elsewhere = remote_workflow(openai_server, "another-model")
-    with pytest.raises(StepError, match=r"indexed with openai/emb\. Set `model:`"):
+    with pytest.raises(StepError, match=r"indexed with openai/emb, but the query would be embed"):
         retrieve(query, context_for(elsewhere, tmp_path, RunServices())("retrieve"))
 
 

@@ -28,6 +28,8 @@ def deployment_params(alias: str, index: int, d: Deployment) -> dict[str, Any]:
             params[field] = value
     if d.weight is not None:
         params["weight"] = d.weight
+    if d.backend is not None:
+        params["backend"] = d.backend  # reaches the local provider as an optional param
     return params
 
 

@@ -48,6 +48,9 @@ SecretRef = Annotated[
 ]
 
 
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+
+
 class Deployment(Strict):
     """One LiteLLM Router deployment behind a model alias."""
 
@@ -69,6 +72,23 @@ class Deployment(Strict):
     timeout: float | None = Field(default=None, gt=0)
     max_input_tokens: int | None = Field(default=None, ge=1)
     params: dict[str, Any] = Field(default_factory=dict, description="Extra LiteLLM parameters.")
+    backend: EmbeddingBackend | None = Field(
+        default=None,
+        description=(
+            "Local embedding models only: torch (default), onnx, or onnx-int8 (about 1.5x "
+            "faster, mean cosine 0.99+ to torch). A store records the model and backend it was "
+            "indexed with; querying it with another backend is an error."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _backend_is_local(self) -> Deployment:
+        if self.backend is not None and not self.model.startswith("local/"):
+            raise ValueError(
+                f"backend applies to local embedding models (local/all-MiniLM-L6-v2), "
+                f"not '{self.model}'; remove `backend`"
+            )
+        return self
 
 
 RoutingStrategy = Literal[

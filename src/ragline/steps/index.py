@@ -65,13 +65,17 @@ def open_store(ctx: StepContext, alias: str) -> ChunkTable:
 def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
     """Diff against the table's ids under its write lock, then insert and delete in batches."""
     from ragline.llm.identity import alias_identity
+    from ragline.store.identity import check_index
     from ragline.store.vectors import model_name
 
     table = open_store(ctx, config.store)
     embed_alias = _embedding_alias(ctx)
+    model = model_name(ctx.workflow, embed_alias) if embed_alias else ""
+    if model and config.chunks and table.table() is not None:
+        check_index(config.store, table.embedding_model, model, embed_alias)
     report = table.write(
         config.chunks,
-        model=model_name(ctx.workflow, embed_alias) if embed_alias else "",
+        model=model,
         alias=embed_alias,
         identity=alias_identity(ctx.workflow, embed_alias) if embed_alias else "",
         sync=config.sync,

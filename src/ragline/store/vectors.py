@@ -24,8 +24,14 @@ def model_identity(workflow: Workflow, alias: str) -> str:
 
 
 def model_name(workflow: Workflow, alias: str) -> str:
-    """What an alias embeds with, recorded on the table so `retrieve` can embed queries alike."""
-    names = sorted({d.model for d in workflow.models.get(alias, [])})
+    """What an alias embeds with, recorded on the table so `retrieve` can embed queries alike.
+
+    A local model carries its backend (`local/all-MiniLM-L6-v2@onnx-int8`): see
+    `ragline.store.identity`.
+    """
+    from ragline.store.identity import deployment_identity
+
+    names = sorted({deployment_identity(d) for d in workflow.models.get(alias, [])})
     return ",".join(names) or alias
 
 

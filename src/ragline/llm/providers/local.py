@@ -1,4 +1,5 @@
-"""The LiteLLM custom provider `local`: `local/extractive` and `local/smollm2`.
+"""The LiteLLM custom provider `local`: `local/extractive`, `local/smollm2` and the
+embedding model `local/all-MiniLM-L6-v2` (its deployment's `backend` picks torch or ONNX).
 
 Registered in `litellm.custom_provider_map`, so the Router treats these models
 like any remote one: they can sit behind an alias, be a fallback, be cached,
@@ -114,9 +115,16 @@ class LocalProvider(CustomLLM):
                 message=f"unknown local embedding model '{model}'; local embedding models: "
                 + ", ".join(f"local/{m}" for m in EMBEDDING_MODELS),
             )
+        backend = str((kwargs.get("optional_params") or {}).get("backend") or "torch")
+        if backend not in minilm.BACKENDS:
+            raise CustomLLMError(  # type: ignore[no-untyped-call]
+                status_code=400,
+                message=f"unknown backend '{backend}' for local/all-MiniLM-L6-v2; "
+                f"backends: {', '.join(minilm.BACKENDS)}",
+            )
         raw = kwargs.get("input") or []
         texts = [raw] if isinstance(raw, str) else [str(t) for t in raw]
-        vectors = minilm.embed(texts)
+        vectors = minilm.embed(texts, backend)
         response: EmbeddingResponse = kwargs.get("model_response") or EmbeddingResponse()
         response.model = "local/all-MiniLM-L6-v2"
         response.data = [
@@ -128,6 +136,7 @@ class LocalProvider(CustomLLM):
         usage = Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens)
         setattr(response, "usage", usage)  # noqa: B010 - declared dynamically by LiteLLM
         response._hidden_params["response_cost"] = 0.0
+        response._hidden_params["ragline_local"] = {"backend": backend}
         return response
 
     async def aembedding(self, *args: Any, **kwargs: Any) -> EmbeddingResponse:
