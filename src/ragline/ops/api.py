@@ -9,8 +9,11 @@ what to do before anything is created on it.
 from __future__ import annotations
 
 import base64
+import os
+import tomllib
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from ragline.errors import ConfigError
 
@@ -25,6 +28,37 @@ def configured_api_url() -> str | None:
     return str(url).rstrip("/") if url else None
 
 
+def api_url_without_prefect() -> tuple[bool, str | None]:
+    """PREFECT_API_URL from the environment or the active profile, without importing Prefect.
+
+    (True, url or None) when those decide; (False, None) when a project file in the
+    working directory (.env, prefect.toml, pyproject.toml [tool.prefect]) may set it:
+    then only Prefect's own settings know (`configured_api_url`).
+    """
+    env = os.environ.get("PREFECT_API_URL", "").strip()
+    if env:
+        return True, env.rstrip("/")
+    cwd = Path.cwd()
+    if (cwd / ".env").exists() or (cwd / "prefect.toml").exists():
+        return False, None
+    try:
+        if "[tool.prefect" in (cwd / "pyproject.toml").read_text(errors="replace"):
+            return False, None
+    except OSError:
+        pass
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return True, None
+    except (OSError, ValueError):
+        return False, None
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    url = str(profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL") or "").strip()
+    return True, url.rstrip("/") or None
+
+
 def _auth_header() -> dict[str, str]:
     from prefect.settings import get_current_settings
 
@@ -34,6 +68,11 @@ def _auth_header() -> dict[str, str]:
         return {}
     token = base64.b64encode(value.encode("utf-8")).decode("ascii")
     return {"Authorization": f"Basic {token}"}
+
+
+def auth_header() -> dict[str, str]:
+    """The Authorization header Prefect's client would send (empty without an auth string)."""
+    return _auth_header()
 
 
 def _get(url: str, timeout: float) -> int:
@@ -53,7 +92,8 @@ def require_api(
     if url is None:
         raise ConfigError(
             f"{purpose} needs a Prefect server, but PREFECT_API_URL is not set "
-            "(runs then use a temporary in-process server that keeps no schedules)",
+            "(`ragline run` then uses the local server of this Prefect home, which keeps no "
+            "schedules)",
             hint=START_HINT,
         )
     try:
@@ -67,7 +107,7 @@ def require_api(
     if health >= 500:
         raise ConfigError(
             f"the Prefect API at {url} answered /health with HTTP {health}: the server is "
-            "up but not working (is its database reachable?); {consequence}",
+            f"up but not working (is its database reachable?); {consequence}",
             hint="read the server's log",
         )
     status = _get(f"{url}/admin/version", timeout)

@@ -1,0 +1,143 @@
+"""Flow runs whose `ragline run` process vanished end CRASHED, not RUNNING forever.
+
+A run that is SIGKILLed (or loses its machine's power) cannot tell the server
+it ended. So every `ragline run` writes a small record when its flow run
+starts, `PREFECT_HOME/ragline-runs/<flow run id>.json` with its pid, the pid's
+start time and the API URL, and removes it when the run ends however it ends.
+A record whose process is gone belongs to a killed run: the local server's
+watchdog (every few seconds) and the next `ragline run` against the same API
+set that flow run, and its task runs that were still running, to CRASHED.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ragline.ops.local_server import alive, process_started
+
+RUNS_DIR = "ragline-runs"
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+UNFINISHED = ["RUNNING", "PENDING", "SCHEDULED", "CANCELLING", "PAUSED"]
+
+
+@dataclass
+class RunRecord:
+    flow_run_id: str
+    api_url: str
+    pid: int
+    pid_started: str | None
+    started_at: float
+
+
+def _path(home: Path, flow_run_id: str) -> Path:
+    return home / RUNS_DIR / f"{flow_run_id}.json"
+
+
+def register(home: Path, flow_run_id: str, api_url: str) -> Path:
+    """Record that this process runs `flow_run_id` on `api_url`; returns the record's path."""
+    record = RunRecord(
+        flow_run_id=flow_run_id,
+        api_url=api_url.rstrip("/"),
+        pid=os.getpid(),
+        pid_started=process_started(os.getpid()),
+        started_at=time.time(),
+    )
+    path = _path(home, flow_run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(record)))
+    os.replace(tmp, path)
+    return path
+
+
+def unregister(home: Path, flow_run_id: str) -> None:
+    try:
+        _path(home, flow_run_id).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def records(home: Path, api_url: str) -> list[RunRecord]:
+    folder = home / RUNS_DIR
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in folder.glob("*.json"):
+        try:
+            record = RunRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if record.api_url == api_url.rstrip("/"):
+            out.append(record)
+    return out
+
+
+def live_runs(home: Path, api_url: str) -> list[RunRecord]:
+    return [r for r in records(home, api_url) if alive(r.pid, r.pid_started)]
+
+
+def _call(
+    method: str, url: str, body: Any, headers: dict[str, str], timeout: float = 10.0
+) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+def _crash(api_url: str, path: str, message: str, headers: dict[str, str]) -> None:
+    state = {"type": "CRASHED", "name": "Crashed", "message": message}
+    _call("POST", f"{api_url}{path}/set_state", {"state": state, "force": True}, headers)
+
+
+def mark_crashed(record: RunRecord, headers: dict[str, str]) -> bool:
+    """Set the record's flow run (and its unfinished task runs) CRASHED; False if it had ended."""
+    url = record.api_url
+    message = (
+        f"the `ragline run` process (pid {record.pid}) that ran this flow run ended without "
+        "reporting a final state (killed?)"
+    )
+    try:
+        run = _call("GET", f"{url}/flow_runs/{record.flow_run_id}", None, headers)
+    except urllib.error.HTTPError as err:
+        if err.code == 404:  # the server forgot it (a fresh database): nothing to mark
+            return False
+        raise
+    state_type = ((run or {}).get("state") or {}).get("type")
+    if state_type in TERMINAL:
+        return False
+    tasks = _call(
+        "POST",
+        f"{url}/task_runs/filter",
+        {
+            "flow_runs": {"id": {"any_": [record.flow_run_id]}},
+            "task_runs": {"state": {"type": {"any_": UNFINISHED}}},
+        },
+        headers,
+    )
+    for task in tasks or []:
+        _crash(url, f"/task_runs/{task['id']}", message, headers)
+    _crash(url, f"/flow_runs/{record.flow_run_id}", message, headers)
+    return True
+
+
+def sweep(home: Path, api_url: str, *, headers: dict[str, str] | None = None) -> list[str]:
+    """Mark the runs of vanished processes on `api_url` CRASHED; the flow run ids marked."""
+    marked = []
+    for record in records(home, api_url):
+        if alive(record.pid, record.pid_started):
+            continue
+        if mark_crashed(record, headers or {}):
+            marked.append(record.flow_run_id)
+        unregister(home, record.flow_run_id)
+    return marked
