@@ -7,6 +7,7 @@ wrong file or `-p` fails fast with exit code 2 and nothing written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -147,10 +148,8 @@ def _run_recorded(flow: Any, params: dict[str, Any], url: str) -> Any:
     from ragline.ops.run_records import register, sweep, unregister
 
     home = prefect_home()
-    try:
+    with contextlib.suppress(OSError):  # never block a run on marking older ones
         sweep(home, url, headers=auth_header())  # runs of this API killed since the last run
-    except OSError:
-        pass  # never block a run on marking older ones
     started: list[str] = []
 
     def _ragline_record_run(_flow: Any, flow_run: Any, _state: Any) -> None:

@@ -119,7 +119,6 @@ def _writes_to_terminal(handler: logging.Handler) -> bool:
     return isinstance(handler, logging.StreamHandler) and stream in (sys.stderr, sys.stdout)
 
 
-
 # Engine lines that repeat a failure the compiler already logged in one line (the
 # flow and task engines log the exception with its traceback, then the final state).
 _REPEATS = (

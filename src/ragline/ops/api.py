@@ -28,16 +28,16 @@ def configured_api_url() -> str | None:
     return str(url).rstrip("/") if url else None
 
 
-def api_url_without_prefect() -> tuple[bool, str | None]:
-    """PREFECT_API_URL from the environment or the active profile, without importing Prefect.
+def light_setting(name: str) -> tuple[bool, str | None]:
+    """A Prefect setting from the environment or the active profile, without importing Prefect.
 
-    (True, url or None) when those decide; (False, None) when a project file in the
+    (True, value or None) when those decide; (False, None) when a project file in the
     working directory (.env, prefect.toml, pyproject.toml [tool.prefect]) may set it:
-    then only Prefect's own settings know (`configured_api_url`).
+    then only Prefect's own settings know.
     """
-    env = os.environ.get("PREFECT_API_URL", "").strip()
+    env = os.environ.get(name, "").strip()
     if env:
-        return True, env.rstrip("/")
+        return True, env
     cwd = Path.cwd()
     if (cwd / ".env").exists() or (cwd / "prefect.toml").exists():
         return False, None
@@ -55,8 +55,25 @@ def api_url_without_prefect() -> tuple[bool, str | None]:
     except (OSError, ValueError):
         return False, None
     active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
-    url = str(profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL") or "").strip()
-    return True, url.rstrip("/") or None
+    value = str(profiles.get("profiles", {}).get(active, {}).get(name) or "").strip()
+    return True, value or None
+
+
+def api_url_without_prefect() -> tuple[bool, str | None]:
+    """PREFECT_API_URL as `light_setting` finds it (no trailing slash)."""
+    known, url = light_setting("PREFECT_API_URL")
+    return known, url.rstrip("/") if url else None
+
+
+def auth_header_without_prefect() -> dict[str, str] | None:
+    """The header `auth_header` would give, or None when only Prefect's settings know it."""
+    known_auth, auth = light_setting("PREFECT_API_AUTH_STRING")
+    known_key, key = light_setting("PREFECT_API_KEY")
+    if not (known_auth and known_key):
+        return None
+    if auth:
+        return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode("ascii")}
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def _auth_header() -> dict[str, str]:
@@ -75,8 +92,8 @@ def auth_header() -> dict[str, str]:
     return _auth_header()
 
 
-def _get(url: str, timeout: float) -> int:
-    request = urllib.request.Request(url, headers=_auth_header())
+def _get(url: str, timeout: float, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, headers=_auth_header() if headers is None else headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
@@ -85,10 +102,18 @@ def _get(url: str, timeout: float) -> int:
 
 
 def require_api(
-    purpose: str, *, timeout: float = 5.0, consequence: str = "nothing was changed"
+    purpose: str,
+    *,
+    timeout: float = 5.0,
+    consequence: str = "nothing was changed",
+    url: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> str:
-    """The API URL, once it answers and accepts our credentials; ConfigError otherwise."""
-    url = configured_api_url()
+    """The API URL, once it answers and accepts our credentials; ConfigError otherwise.
+
+    `url` and `headers` default to Prefect's settings (which imports Prefect).
+    """
+    url = url or configured_api_url()
     if url is None:
         raise ConfigError(
             f"{purpose} needs a Prefect server, but PREFECT_API_URL is not set "
@@ -97,7 +122,7 @@ def require_api(
             hint=START_HINT,
         )
     try:
-        health = _get(f"{url}/health", timeout)
+        health = _get(f"{url}/health", timeout, headers)
     except (OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise ConfigError(
@@ -110,7 +135,7 @@ def require_api(
             f"up but not working (is its database reachable?); {consequence}",
             hint="read the server's log",
         )
-    status = _get(f"{url}/admin/version", timeout)
+    status = _get(f"{url}/admin/version", timeout, headers)
     if status == 401:
         raise ConfigError(
             f"the Prefect API at {url} refused our credentials (HTTP 401); {consequence}",

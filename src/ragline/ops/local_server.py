@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,10 +126,8 @@ def remove_state(home: Path, pid: int) -> None:
     """Remove the state file if it still describes process `pid`."""
     state = read_state(home)
     if state is not None and state.pid == pid:
-        try:
+        with suppress(FileNotFoundError):
             (home / STATE_FILE).unlink()
-        except FileNotFoundError:
-            pass
 
 
 def process_started(pid: int) -> str | None:
@@ -249,6 +247,8 @@ def ensure_server(home: Path | None = None, *, announce: Callable[[str], None]) 
             problem = problem_with(state)
             if problem is None:
                 return state
+            if state.kind == "foreground" and alive(state.pid, state.pid_started):
+                return _wait_for_foreground(state)
             if stop(state):
                 announce(f"replacing the local Prefect server (pid {state.pid}): {problem}")
             remove_state(home, state.pid)
@@ -257,6 +257,32 @@ def ensure_server(home: Path | None = None, *, announce: Callable[[str], None]) 
             f"and it stops after {idle_timeout():g} s idle or with `ragline server stop`)"
         )
         return _spawn(home, lock_fd)
+
+
+def _start_timeout() -> float:
+    try:
+        return float(os.environ.get(START_TIMEOUT_ENV) or DEFAULT_START_SECONDS)
+    except ValueError:
+        return DEFAULT_START_SECONDS
+
+
+def _wait_for_foreground(state: ServerState) -> ServerState:
+    """`ragline server` in a terminal is the user's: wait for it, never stop or replace it."""
+    deadline = time.monotonic() + _start_timeout()
+    problem = problem_with(state)
+    while problem is not None and time.monotonic() < deadline:
+        if not alive(state.pid, state.pid_started):
+            break
+        time.sleep(0.25)
+        problem = problem_with(state)
+    if problem is None:
+        return state
+    raise ConfigError(
+        f"the Prefect server `ragline server` started (pid {state.pid}) is not usable: "
+        f"{problem}; the workflow did not run",
+        hint="stop it (Ctrl-C in its terminal) so runs start their own, or fix what its "
+        "terminal shows",
+    )
 
 
 def _spawn(home: Path, lock_fd: int) -> ServerState:
@@ -275,10 +301,7 @@ def _spawn(home: Path, lock_fd: int) -> ServerState:
             pass_fds=(lock_fd,),
             start_new_session=True,  # not in the run's process group: a Ctrl-C stops the run only
         )
-    try:
-        timeout = float(os.environ.get(START_TIMEOUT_ENV) or DEFAULT_START_SECONDS)
-    except ValueError:
-        timeout = DEFAULT_START_SECONDS
+    timeout = _start_timeout()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = read_state(home)

@@ -11,6 +11,7 @@ set that flow run, and its task runs that were still running, to CRASHED.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -58,10 +59,8 @@ def register(home: Path, flow_run_id: str, api_url: str) -> Path:
 
 
 def unregister(home: Path, flow_run_id: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         _path(home, flow_run_id).unlink()
-    except FileNotFoundError:
-        pass
 
 
 def records(home: Path, api_url: str) -> list[RunRecord]:
@@ -83,9 +82,7 @@ def live_runs(home: Path, api_url: str) -> list[RunRecord]:
     return [r for r in records(home, api_url) if alive(r.pid, r.pid_started)]
 
 
-def _call(
-    method: str, url: str, body: Any, headers: dict[str, str], timeout: float = 10.0
-) -> Any:
+def _call(method: str, url: str, body: Any, headers: dict[str, str], timeout: float = 10.0) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
