@@ -241,6 +241,19 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
                 with step_clock(seconds=timeout_s, timeout_exc_type=StepTimeout):
                     config = _config(ctx, spec, step_type, upstream, inputs)
                     output = step_type(config, step_ctx)
+            except StepTimeout as exc:
+                # Raised as it is: Prefect records a TimedOut state and retries by our
+                # retry condition; the flow logs the located line once (_failure_of).
+                elapsed = time.perf_counter() - started
+                step_failed(
+                    services,
+                    spec.id,
+                    attempt,
+                    elapsed,
+                    step_ctx.metrics,
+                    as_step_error(exc, spec.id),
+                )
+                raise
             except Exception as exc:
                 # Only Exception: Prefect enforces timeouts and cancellation by raising
                 # BaseExceptions into this thread, and must see them as they are.

@@ -123,6 +123,7 @@ def _writes_to_terminal(handler: logging.Handler) -> bool:
 # flow and task engines log the exception with its traceback, then the final state).
 _REPEATS = (
     "Task run failed with exception",
+    "Task run failed due to timeout",
     "Encountered exception during execution",
     "Finished in state Failed",
     "Finished in state TimedOut",

@@ -123,6 +123,11 @@ def require_api(
         )
     try:
         health = _get(f"{url}/health", timeout, headers)
+        status = _get(f"{url}/admin/version", timeout, headers) if health < 500 else 0
+    except TimeoutError:
+        # Connected, but no answer within the timeout: a busy server, not a missing one
+        # (urllib reports a connect timeout as URLError). Prefect's client waits and retries.
+        return url
     except (OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
         raise ConfigError(
@@ -135,7 +140,6 @@ def require_api(
             f"up but not working (is its database reachable?); {consequence}",
             hint="read the server's log",
         )
-    status = _get(f"{url}/admin/version", timeout, headers)
     if status == 401:
         raise ConfigError(
             f"the Prefect API at {url} refused our credentials (HTTP 401); {consequence}",
