@@ -201,13 +201,15 @@ def test_a_killed_run_leaves_no_orphan_and_ends_crashed(servers: Servers) -> Non
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    records = servers.home / RUNS_DIR
+    record = servers.home / RUNS_DIR / f"{proc.pid}.json"
     deadline = time.monotonic() + 120
-    while not list(records.glob("*.json")) and time.monotonic() < deadline:
+    flow_run_ids: list[str] = []
+    while not flow_run_ids and time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before its step started"
         time.sleep(0.2)
-    (record,) = records.glob("*.json")
-    flow_run_id = record.stem
+        if record.exists():
+            flow_run_ids = json.loads(record.read_text())["flow_run_ids"]
+    (flow_run_id,) = flow_run_ids
     assert _children(proc.pid) == []  # no server (nor anything else) of the run's own
     proc.send_signal(signal.SIGKILL)
     proc.wait()

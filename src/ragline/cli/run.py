@@ -70,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
             ]
         ) from None
 
+    try:
+        return _run(args, loaded, params)
+    finally:
+        from ragline.ops.local_server import prefect_home
+        from ragline.ops.run_records import unregister
+
+        unregister(prefect_home())  # this process's record: it ended, however it ended
+
+
+def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
     local = _choose_api()
     from ragline.compiler.flow import compile_workflow
     from ragline.ops.api import configured_api_url, require_api
@@ -134,9 +144,12 @@ def _choose_api() -> str | None:
 
 
 def _local_server() -> str:
-    from ragline.ops.local_server import ensure_server
+    from ragline.ops.local_server import ensure_server, prefect_home
+    from ragline.ops.run_records import register
 
     server = ensure_server(announce=lambda line: print(line, file=sys.stderr, flush=True))
+    # At once, before Prefect's import: a live run keeps the server from stopping idle.
+    register(prefect_home(), server.url)
     os.environ["PREFECT_API_URL"] = server.url  # for Prefect's settings, and child processes
     return server.url
 
@@ -145,27 +158,22 @@ def _run_recorded(flow: Any, params: dict[str, Any], url: str) -> Any:
     """Run the flow with a record of this process, so a killed run ends CRASHED, not RUNNING."""
     from ragline.ops.api import auth_header
     from ragline.ops.local_server import prefect_home
-    from ragline.ops.run_records import register, sweep, unregister
+    from ragline.ops.run_records import add_flow_run, register, sweep
 
     home = prefect_home()
     with contextlib.suppress(OSError):  # never block a run on marking older ones
         sweep(home, url, headers=auth_header())  # runs of this API killed since the last run
-    started: list[str] = []
+    record = register(home, url)
 
     def _ragline_record_run(_flow: Any, flow_run: Any, _state: Any) -> None:
-        started.append(str(flow_run.id))
-        register(home, str(flow_run.id), url)
+        add_flow_run(home, record, str(flow_run.id))
 
     from prefect.settings import PREFECT_API_URL
     from prefect.settings.context import temporary_settings
 
-    try:
-        # The settings too: Prefect may have read them before the URL was exported.
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            return flow.with_options(on_running=[_ragline_record_run])(**params, return_state=True)
-    finally:
-        for flow_run_id in started:
-            unregister(home, flow_run_id)
+    # The settings too: Prefect may have read them before the URL was exported.
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        return flow.with_options(on_running=[_ragline_record_run])(**params, return_state=True)
 
 
 def _failure(state: Any) -> StepError:
