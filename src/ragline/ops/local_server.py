@@ -28,11 +28,8 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -158,6 +155,9 @@ def alive(pid: int, started: str | None = None) -> bool:
 
 
 def _get_json(url: str, timeout: float) -> tuple[int, object]:
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             body = response.read()
@@ -286,6 +286,8 @@ def _wait_for_foreground(state: ServerState) -> ServerState:
 
 
 def _spawn(home: Path, lock_fd: int) -> ServerState:
+    import subprocess
+
     log_path = home / LOG_FILE
     command = [sys.executable, "-m", "ragline.ops.server_process"]
     command += ["--idle-timeout", str(idle_timeout()), "--lock-fd", str(lock_fd)]
