@@ -339,3 +339,23 @@ def test_two_first_runs_at_once_start_one_server(servers: Servers) -> None:
     starts = sum("starting a local Prefect server" in err for _, err in outputs)
     assert starts == 1
     assert server_processes(servers.home) == [servers.state().pid]
+
+
+def test_a_bad_idle_timeout_is_refused_before_a_server_starts(servers: Servers) -> None:
+    result = servers.ragline("run", "two.yaml", RAGLINE_SERVER_IDLE_TIMEOUT="soon")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: RAGLINE_SERVER_IDLE_TIMEOUT='soon' is not a number of seconds\n"
+    )
+    assert "Traceback" not in result.stderr
+    assert server_processes(servers.home) == []
+
+
+def test_a_server_that_does_not_start_in_time_is_stopped_and_reported(servers: Servers) -> None:
+    result = servers.ragline("run", "two.yaml", RAGLINE_SERVER_START_TIMEOUT="0.5")
+    assert result.returncode == 2
+    assert "error: the local Prefect server did not start within 0.5 s" in result.stderr
+    assert "raise RAGLINE_SERVER_START_TIMEOUT on a busy machine" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert server_processes(servers.home) == []  # the half-started server was stopped
+    assert not (servers.home / STATE_FILE).exists()
