@@ -359,3 +359,35 @@ def test_a_server_that_does_not_start_in_time_is_stopped_and_reported(servers: S
     assert "Traceback" not in result.stderr
     assert server_processes(servers.home) == []  # the half-started server was stopped
     assert not (servers.home / STATE_FILE).exists()
+
+
+def test_runs_record_into_the_server_ragline_server_runs_in_a_terminal(servers: Servers) -> None:
+    port = free_port()
+    log = open(servers.folder / "server-terminal.log", "w")  # noqa: SIM115 - closed below
+    terminal = subprocess.Popen(
+        [RAGLINE, "server", "--port", str(port), "--no-ui"],
+        cwd=servers.folder,
+        env=servers.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while read_state(servers.home) is None and time.monotonic() < deadline:
+            assert terminal.poll() is None, (servers.folder / "server-terminal.log").read_text()
+            time.sleep(0.2)
+        state = servers.state()  # registered before it execs Prefect's server
+        assert (state.pid, state.kind, state.port) == (terminal.pid, "foreground", port)
+        # A run waits for it to answer rather than replacing it, then records into it.
+        result = servers.ragline("run", "two.yaml", "--json")
+        assert result.returncode == 0, result.stderr
+        assert "local Prefect server" not in result.stderr
+        flow_run_id = json.loads(result.stdout)["flow_run_id"]
+        flow_run = _get(f"http://127.0.0.1:{port}/api/flow_runs/{flow_run_id}")
+        assert flow_run["state"]["type"] == "COMPLETED"  # type: ignore[index]
+        assert servers.state().pid == terminal.pid
+    finally:
+        terminal.terminate()
+        terminal.wait(timeout=60)
+        log.close()
+        servers.pids.discard((terminal.pid, process_started(terminal.pid)))
