@@ -83,8 +83,12 @@ def test_runs_of_an_unknown_workflow_suggests_the_near_name(
     assert "Traceback" not in result.stderr
 
 
-def test_runs_without_a_server_url_reads_the_local_database(tmp_path: Path, cli: Cli) -> None:
-    local = {"PREFECT_API_URL": "", "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    result = cli("runs", env=local)
+def test_runs_without_a_server_url_says_no_local_server_runs(tmp_path: Path, cli: Cli) -> None:
+    home = tmp_path / "prefect-home"
+    result = cli("runs", env={"PREFECT_API_URL": "", "PREFECT_HOME": str(home)})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "no runs yet on the local Prefect database"
+    assert result.stdout.strip() == (
+        f"no local Prefect server is running under {home}, so no runs were read "
+        "(`ragline run` starts it; or set PREFECT_API_URL to a server)"
+    )
+    assert not home.exists()  # nothing started, nothing written

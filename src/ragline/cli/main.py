@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    from ragline.ops.local_server import quiet_prefect
+
+    quiet_prefect()  # before any command imports Prefect: no analytics, unless the user set them
     debug = bool(getattr(args, "debug", False)) or os.environ.get("RAGLINE_DEBUG") == "1"
     args.debug = debug
     module = importlib.import_module(f"ragline.cli.{args._module}")

@@ -1,16 +1,17 @@
 """`ragline runs [--workflow NAME] [--limit N] [--json]`: recent runs from the Prefect API.
 
-State, duration, tokens in/out and cost per run. Without PREFECT_API_URL it
-reads the local Prefect database that `ragline run` records into.
+State, duration, tokens in/out and cost per run. With PREFECT_API_URL it asks
+that server; without it, the local server `ragline run` records into (see
+docs/running.md), and when that is not running it says so instead of starting
+one. The API is read as plain JSON over HTTP: no Prefect import, so the answer
+comes as fast as the other light commands.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,40 +22,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per run")
 
 
-async def _collect(workflow: str | None, limit: int) -> tuple[list[Any], list[str]]:
-    from prefect.client.orchestration import get_client
+def _server() -> tuple[str | None, dict[str, str]]:
+    """The API URL and headers to read from; (None, {}) when no local server is running."""
+    from ragline.ops.api import api_url_without_prefect, auth_header_without_prefect
 
-    from ragline.ops.runs import known_workflows, recent_runs
+    known, url = api_url_without_prefect()
+    headers = auth_header_without_prefect() if known else None
+    if not known or headers is None:  # a project file only Prefect reads may set them
+        from ragline.ops.api import auth_header, configured_api_url
 
-    async with get_client() as client:
-        rows = await recent_runs(client, workflow=workflow, limit=limit)
-        names = await known_workflows(client) if workflow and not rows else []
-    return rows, names
+        url, headers = configured_api_url(), auth_header()
+    if url:
+        from ragline.ops.api import require_api
+
+        require_api("ragline runs", consequence="no runs were read", url=url, headers=headers)
+        return url, headers
+    from ragline.ops.local_server import running_server
+
+    state = running_server()
+    return (state.url, {}) if state else (None, {})
 
 
 def run(args: argparse.Namespace) -> int:
-    from ragline.ops.api import configured_api_url, require_api
-    from ragline.ops.runs import render_table
+    from ragline.ops.runs import Api, known_workflows, recent_runs, render_table
 
     if args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
-    url = configured_api_url()
-    if url:
-        require_api("ragline runs", consequence="no runs were read")
-    rows, names = asyncio.run(_collect(args.workflow, args.limit))
-    where = url or "the local Prefect database"
+    url, headers = _server()
+    if url is None:
+        from ragline.ops.local_server import prefect_home
+
+        print(
+            f"no local Prefect server is running under {prefect_home()}, so no runs were read "
+            "(`ragline run` starts it; or set PREFECT_API_URL to a server)"
+        )
+        return 0
+    api = Api(url, headers)
+    rows = recent_runs(api, workflow=args.workflow, limit=args.limit)
     if not rows:
+        names = known_workflows(api) if args.workflow else []
         if args.workflow and args.workflow not in names:
             from ragline.spec.diagnostics import did_you_mean
 
             print(
-                f"error: no workflow named '{args.workflow}' has runs on {where}"
+                f"error: no workflow named '{args.workflow}' has runs on {url}"
                 f"{did_you_mean(args.workflow, names)}",
                 file=sys.stderr,
             )
             return 2
-        print(f"no runs yet on {where}")
+        print(f"no runs yet on {url}")
         return 0
     if args.json:
         for row in rows:

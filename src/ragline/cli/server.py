@@ -1,4 +1,11 @@
-"""`ragline server [--host H] [--port P] [--no-ui]`: a local Prefect server with its UI.
+"""`ragline server [start|stop|status] [--host H] [--port P] [--no-ui]`: the local Prefect server.
+
+`ragline server` (or `start`) runs a Prefect server with its UI in this
+terminal. It takes the place of the background server `ragline run` starts for
+this PREFECT_HOME (that one is stopped first, so two servers never share one
+SQLite file) and registers itself in `PREFECT_HOME/ragline-server.json`, so
+runs without PREFECT_API_URL record into it while it runs. `stop` stops the
+background server, `status` says whether one is up (see docs/running.md).
 
 It is `prefect server start` after two checks: a PostgreSQL database set in
 PREFECT_API_DATABASE_CONNECTION_URL must answer (else one clear line instead
@@ -50,12 +57,80 @@ def ui_api_url(host: str, port: int) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["start", "stop", "status"],
+        default="start",
+        help="start (default: in this terminal, with the UI), stop or status of the local "
+        "server that `ragline run` uses without PREFECT_API_URL",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=4200, help="port (default 4200)")
     parser.add_argument("--no-ui", action="store_true", help="the API only, no dashboard")
 
 
+def _stop() -> int:
+    from ragline.ops.local_server import prefect_home, stop_server
+
+    state = stop_server()
+    if state is None:
+        print(f"no local Prefect server is running under {prefect_home()}")
+    else:
+        print(f"stopped the local Prefect server {state.describe()}")
+    return 0
+
+
+def _status() -> int:
+    from ragline.ops.local_server import prefect_home, read_state, running_server
+
+    state = running_server()
+    if state is None:
+        stale = read_state(prefect_home())
+        print(
+            f"no local Prefect server is running under {prefect_home()}"
+            + (" (its state file is stale: the next run replaces it)" if stale else "")
+        )
+        return 1
+    print(f"local Prefect server: {state.describe()}")
+    print(f"  UI: {state.url.removesuffix('/api')}")
+    return 0
+
+
+def _take_over(args: argparse.Namespace) -> None:
+    """Stop this home's background server and register this one, for runs to find."""
+    import time
+
+    from ragline.ops.local_server import (
+        ServerState,
+        prefect_home,
+        prefect_version,
+        process_started,
+        stop_server,
+        write_state,
+    )
+
+    previous = stop_server()
+    if previous is not None:
+        print(f"stopped the background server {previous.describe()}; runs now use this one")
+    if args.host in (*LOOPBACK, "0.0.0.0", "::"):
+        state = ServerState(
+            pid=os.getpid(),  # execv keeps the pid: it is the Prefect server's from here on
+            port=args.port,
+            prefect_version=prefect_version(),
+            started_at=time.time(),
+            idle_timeout=None,
+            pid_started=process_started(os.getpid()),
+            kind="foreground",
+        )
+        write_state(prefect_home(), state)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "stop":
+        return _stop()
+    if args.action == "status":
+        return _status()
     from prefect.settings import get_current_settings
 
     from ragline.ops.database import check_postgres, database_url
@@ -80,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if "api_url" not in settings.server.ui.model_fields_set:  # not set by the user
         os.environ["PREFECT_UI_API_URL"] = ui_api_url(args.host, args.port)
+    _take_over(args)
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", args.host, "--port", str(args.port)]
     if args.no_ui:

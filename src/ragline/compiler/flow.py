@@ -21,6 +21,7 @@ from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import opaque
+from prefect.utilities.timeout import timeout as step_clock
 
 from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
@@ -230,6 +231,33 @@ def log_failure(logger: Any, error: StepError) -> None:
     )
 
 
+class StepTimeout(TimeoutError):
+    """A step's own work outlived its timeout_seconds."""
+
+
+def _uses_models(workflow: Workflow, spec: StepSpec) -> bool:
+    """True when the step's `with:` names one of the workflow's model aliases."""
+    aliases = set(workflow.models)
+
+    def names_one(value: Any) -> bool:
+        if isinstance(value, str):
+            return value in aliases
+        if isinstance(value, dict):
+            return any(names_one(v) for v in value.values())
+        if isinstance(value, list):
+            return any(names_one(v) for v in value)
+        return False
+
+    return bool(aliases) and names_one(spec.with_)
+
+
+def _load_model_layer() -> None:
+    """LiteLLM's import takes seconds: done before the step's clock starts, not on it."""
+    from ragline.llm._litellm import litellm
+
+    litellm()
+
+
 def _retry_only_retryable(task: Any, task_run: Any, state: State[Any]) -> bool:
     """Prefect's retry condition: a bad input is never retried, a rate limit is."""
     exc = state.data if isinstance(state.data, BaseException) else None
@@ -257,6 +285,8 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
     step_type = ctx.registry.get(spec.uses)
     defaults = ctx.workflow.defaults
     cache_enabled = spec.cache if spec.cache is not None else (defaults.cache and step_type.cache)
+    timeout_s = defaults.timeout_seconds if spec.timeout_seconds is None else spec.timeout_seconds
+    needs_models = _uses_models(ctx.workflow, spec)
 
     def fingerprint_of(task_inputs: dict[str, Any]) -> str:
         """The cache key: computed by Prefect's cache policy from the resolved task inputs."""
@@ -303,12 +333,30 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         attempt = task_ctx.task_run.run_count if task_ctx else 1
         with scope(run_id, spec.id, ctx.workflow.name):
             try:
-                config = _config(ctx, spec, step_type, upstream, inputs)
-                if part is not None:
-                    config = _slice(config, step_type, part)
-                empty = part is not None and not getattr(config, str(step_type.partition))
-                # A secret never leaves the step that read it (docs/security.md).
-                output = [] if empty else mask_secrets(step_type(config, step_ctx))
+                if needs_models:
+                    _load_model_layer()
+                # The step's timeout covers its own work only (Prefect's timer, started here
+                # rather than around the whole task): not the imports above.
+                with step_clock(seconds=timeout_s, timeout_exc_type=StepTimeout):
+                    config = _config(ctx, spec, step_type, upstream, inputs)
+                    if part is not None:
+                        config = _slice(config, step_type, part)
+                    empty = part is not None and not getattr(config, str(step_type.partition))
+                    # A secret never leaves the step that read it (docs/security.md).
+                    output = [] if empty else mask_secrets(step_type(config, step_ctx))
+            except StepTimeout as exc:
+                # Raised as it is: Prefect records a TimedOut state and retries by our
+                # retry condition; the flow logs the located line once (_failure_of).
+                elapsed = time.perf_counter() - started
+                step_failed(
+                    services,
+                    spec.id,
+                    attempt,
+                    elapsed,
+                    step_ctx.metrics,
+                    as_step_error(exc, spec.id),
+                )
+                raise
             except Exception as exc:
                 # Only Exception: Prefect enforces timeouts and cancellation by raising
                 # BaseExceptions into this thread, and must see them as they are.
@@ -341,9 +389,7 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
         retry_jitter_factor=spec.retry_jitter_factor
         if spec.retry_jitter_factor is not None
         else defaults.retry_jitter_factor,
-        timeout_seconds=spec.timeout_seconds
-        if spec.timeout_seconds is not None
-        else defaults.timeout_seconds,
+        timeout_seconds=None,  # run_step times the step's own work (see step_clock)
         # Only the tags a workflow sets: Prefect asks its server for a concurrency slot
         # per tag of every task run, and a SQLite-backed server answers that request
         # with 503 "database is locked" now and then, which its client waits 2 s on

@@ -5,6 +5,13 @@
 events to this format on stderr, so a log shipper can index every line by run
 and step. Text (the default) leaves Prefect's console output as it is and
 keeps events quiet.
+
+A failed step says so on the terminal in one located line (`step boom failed
+[business_logic, rl-..., retryable=False]: ...`, logged by the compiler), not in
+the two to four tracebacks Prefect's engine logs for the same failure:
+`quiet_failures` drops those engine lines from the terminal handlers only, so
+the Prefect API (the UI's logs) still gets every traceback, and `--debug`
+leaves the terminal as Prefect prints it.
 """
 
 from __future__ import annotations
@@ -110,3 +117,58 @@ def _writes_to_terminal(handler: logging.Handler) -> bool:
         return True
     stream = getattr(handler, "stream", None)
     return isinstance(handler, logging.StreamHandler) and stream in (sys.stderr, sys.stdout)
+
+
+# Engine lines that repeat a failure the compiler already logged in one line (the
+# flow and task engines log the exception with its traceback, then the final state).
+_REPEATS = (
+    "Task run failed with exception",
+    "Task run failed due to timeout",
+    "Encountered exception during execution",
+    "Finished in state Failed",
+    "Finished in state TimedOut",
+)
+# ragline's own flow-run hooks, which Prefect announces at INFO on every run.
+QUIET_HOOK_PREFIX = "_ragline_"
+_QUIET = "_ragline_quiet"
+
+
+class _QuietFailures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if QUIET_HOOK_PREFIX in message and "hook" in message.lower():
+            return False
+        return not (record.name.startswith("prefect") and message.startswith(_REPEATS))
+
+
+class _NoTraceback(logging.Formatter):
+    """Wraps a handler's formatter: the record's own line, its traceback left out."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def quiet_failures(*, debug: bool) -> None:
+    """One line per failed step on the terminal; Prefect's tracebacks only with --debug.
+
+    Call after Prefect configured its logging (after importing the compiler).
+    """
+    if debug:
+        return
+    for logger in _terminal_loggers():
+        for handler in logger.handlers:
+            if getattr(handler, _QUIET, False) or not _writes_to_terminal(handler):
+                continue
+            handler.addFilter(_QuietFailures())
+            if not isinstance(handler.formatter, JsonFormatter):
+                handler.setFormatter(_NoTraceback(handler.formatter))
+            setattr(handler, _QUIET, True)

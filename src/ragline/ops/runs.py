@@ -45,70 +45,88 @@ def _table(data: Any) -> list[dict[str, Any]]:
     return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
 
 
-def _duration(run: Any) -> float | None:
-    if run.start_time is None:
+def _time(value: Any) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _duration(run: dict[str, Any]) -> float | None:
+    start, end = _time(run.get("start_time")), _time(run.get("end_time"))
+    if start is None:
         return None
-    if run.end_time is not None:
-        return float((run.end_time - run.start_time).total_seconds())
-    return float(run.estimated_run_time.total_seconds())
+    if end is not None:
+        return float((end - start).total_seconds())
+    estimated = run.get("estimated_run_time")
+    return float(estimated) if isinstance(estimated, (int, float)) else None
 
 
-async def _flow_names(client: Any) -> list[str]:
-    # A plain body: this server version answers 422 to the nulls `read_flows` sends,
-    # and empty filter objects would mean "flows that have runs, deployments, ...".
-    response = await client._client.post("/flows/filter", json={"sort": "NAME_ASC", "limit": 200})
-    return [str(f["name"]) for f in response.json()]
+class Api:
+    """The few Prefect API calls `ragline runs` makes, as plain JSON over HTTP.
+
+    Prefect's client costs seconds to import; listing runs should not.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None, timeout: float = 15.0):
+        self.url = url.rstrip("/")
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self.timeout = timeout
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=json.dumps(body).encode(), headers=self.headers
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.loads(response.read())
 
 
-async def known_workflows(client: Any) -> list[str]:
-    return sorted(await _flow_names(client))
+def known_workflows(api: Api) -> list[str]:
+    # Empty filter objects would mean "flows that have runs, deployments, ...".
+    flows = api.post("/flows/filter", {"sort": "NAME_ASC", "limit": 200})
+    return sorted(str(f["name"]) for f in flows)
 
 
-async def recent_runs(client: Any, *, workflow: str | None, limit: int) -> list[RunRow]:
+def recent_runs(api: Api, *, workflow: str | None, limit: int) -> list[RunRow]:
     """The most recently started runs (scheduled-but-not-started ones are left out)."""
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterStartTime,
-    )
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    flow_filter = FlowFilter(name=FlowFilterName(any_=[workflow])) if workflow else None
-    runs = await client.read_flow_runs(
-        flow_filter=flow_filter,
-        flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(is_null_=False)),
-        sort=FlowRunSort.START_TIME_DESC,
-        limit=limit,
-    )
+    body: dict[str, Any] = {
+        "flow_runs": {"start_time": {"is_null_": False}},
+        "sort": "START_TIME_DESC",
+        "limit": limit,
+    }
+    if workflow:
+        body["flows"] = {"name": {"any_": [workflow]}}
+    runs = api.post("/flow_runs/filter", body)
     if not runs:
         return []
-    flows = {fid: (await client.read_flow(fid)).name for fid in {r.flow_id for r in runs}}
-    # A plain body, as in _flow_names: an empty task-run filter would drop flow-run artifacts.
-    response = await client._client.post(
+    flow_ids = sorted({str(r["flow_id"]) for r in runs})
+    flows = api.post("/flows/filter", {"flows": {"id": {"any_": flow_ids}}, "limit": len(flow_ids)})
+    names = {str(f["id"]): str(f["name"]) for f in flows}
+    # An empty task-run filter would drop flow-run artifacts: filter on flow runs only.
+    artifacts = api.post(
         "/artifacts/filter",
-        json={
+        {
             "artifacts": {"key": {"any_": [USAGE_KEY]}},
-            "flow_runs": {"id": {"any_": [str(r.id) for r in runs]}},
+            "flow_runs": {"id": {"any_": [str(r["id"]) for r in runs]}},
             "sort": "CREATED_DESC",
             "limit": len(runs) * 2,
         },
     )
     totals: dict[str, dict[str, Any]] = {}
-    for artifact in response.json():
+    for artifact in artifacts:
         for row in _table(artifact.get("data")):
             if row.get("model") == "TOTAL":
                 totals.setdefault(str(artifact.get("flow_run_id")), row)
     out: list[RunRow] = []
     for run in runs:
-        total = totals.get(str(run.id))
+        total = totals.get(str(run["id"]))
+        state = run.get("state") or {}
         out.append(
             RunRow(
-                run_id=str(run.id),
-                name=run.name,
-                workflow=flows.get(run.flow_id, "?"),
-                state=run.state.name if run.state else "?",
-                started=run.start_time,
+                run_id=str(run["id"]),
+                name=str(run["name"]),
+                workflow=names.get(str(run["flow_id"]), "?"),
+                state=str(state.get("name") or "?"),
+                started=_time(run.get("start_time")),
                 duration_s=_duration(run),
                 tokens_in=int(total.get("prompt_tokens") or 0) if total else None,
                 tokens_out=int(total.get("completion_tokens") or 0) if total else None,
