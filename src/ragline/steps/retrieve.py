@@ -47,9 +47,11 @@ class RetrieveConfig(StepConfig):
         description="Drop chunks scoring below this (cosine similarity for vector, BM25 for "
         "fulltext, the fused score in [0, 1] for hybrid).",
     )
-    fusion: Literal["convex", "rrf"] = Field(
+    fusion: Literal["convex", "dbsf", "rrf"] = Field(
         "convex",
-        description="hybrid: convex combination of normalised scores, or reciprocal-rank fusion.",
+        description="hybrid: convex combination of min-max-normalised scores, dbsf "
+        "(distribution-based: each list's scores standardised by its own mean and spread), "
+        "or reciprocal-rank fusion.",
     )
     alpha: float = Field(
         0.8,
@@ -65,7 +67,11 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
     from ragline.store import where_sql
     from ragline.store.filters import metadata_matches
-    from ragline.store.fusion import convex_fusion, reciprocal_rank_fusion
+    from ragline.store.fusion import (
+        convex_fusion,
+        distribution_fusion,
+        reciprocal_rank_fusion,
+    )
 
     table = open_store(ctx, config.store)
     table.require()
@@ -85,6 +91,8 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
             vector_rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
             if config.fusion == "rrf":
                 rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
+            elif config.fusion == "dbsf":
+                rows = distribution_fusion(vector_rows, text_rows.result(), alpha=config.alpha)
             else:
                 rows = convex_fusion(vector_rows, text_rows.result(), alpha=config.alpha)
     if config.min_score is not None:

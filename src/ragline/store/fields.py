@@ -23,7 +23,7 @@ def own_title(chunk: Chunk) -> str | None:
     title = (chunk.title or "").strip()
     if not title:
         return None
-    if chunk.source and title == PurePath(chunk.source).stem:
+    if chunk.source and title in (PurePath(chunk.source).stem, PurePath(chunk.source).name):
         return None
     if chunk.metadata.get("format") in RECORD_FORMATS and chunk.metadata.get("title") != title:
         return None

@@ -1,10 +1,11 @@
 """Fusing vector and BM25 result lists into one ranking.
 
-Two fusions: a convex combination of min-max-normalised scores (the default;
-Bruch et al., 2022, "An Analysis of Fusion Functions for Hybrid Retrieval",
-found it beats rank fusion and needs one parameter) and reciprocal-rank fusion
-(Cormack et al., 2009), which uses ranks only. Both scores are in [0, 1], with
-1.0 for a chunk that is best on every list, which keeps `min_score` readable.
+Three fusions: a convex combination of min-max-normalised scores (Bruch et al.,
+2022, "An Analysis of Fusion Functions for Hybrid Retrieval"), distribution-based
+score fusion (each list's scores standardised by its own mean and spread, then
+summed: no weight to choose) and reciprocal-rank fusion (Cormack et al., 2009),
+which uses ranks only. Scores are in [0, 1], 1.0 for a chunk that is best on
+every list, which keeps `min_score` readable.
 """
 
 from __future__ import annotations
@@ -53,3 +54,39 @@ def convex_fusion(
     fused = {i: alpha * dense.get(i, 0.0) + (1 - alpha) * sparse.get(i, 0.0) for i in rows}
     order = sorted(fused, key=lambda i: (-fused[i], i))
     return [{**rows[i], "score": fused[i]} for i in order]
+
+
+def _standardised(ranking: Sequence[dict[str, Any]]) -> tuple[dict[str, float], float]:
+    """Scores mapped by mean - 3 sd -> 0 and mean + 3 sd -> 1, and the list's floor."""
+    scores = [float(r["score"]) for r in ranking]
+    if not scores:
+        return {}, 0.0
+    mean = sum(scores) / len(scores)
+    spread = 3 * (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5 or 1.0
+    low = mean - spread
+
+    def scaled(score: float) -> float:
+        return (score - low) / (2 * spread)
+
+    return {r["id"]: scaled(float(r["score"])) for r in ranking}, scaled(min(scores))
+
+
+def distribution_fusion(
+    vector: Sequence[dict[str, Any]], text: Sequence[dict[str, Any]], *, alpha: float = 0.5
+) -> list[dict[str, Any]]:
+    """`alpha * vector + (1 - alpha) * text` on scores standardised per list (DBSF).
+
+    A chunk one list did not return gets that list's lowest score: it ranked below
+    everything the list returned, not at zero relevance.
+    """
+    dense, dense_floor = _standardised(vector)
+    sparse, sparse_floor = _standardised(text)
+    rows = {r["id"]: r for r in (*text, *vector)}
+    fused = {
+        i: alpha * dense.get(i, dense_floor) + (1 - alpha) * sparse.get(i, sparse_floor)
+        for i in rows
+    }
+    order = sorted(fused, key=lambda i: (-fused[i], i))
+    best = fused[order[0]] if order else 1.0
+    top = max(best, 1.0)
+    return [{**rows[i], "score": min(max(fused[i] / top, 0.0), 1.0)} for i in order]
