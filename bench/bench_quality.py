@@ -117,11 +117,12 @@ def bm25_run(corpus: list[dict[str, str]], queries: dict[str, str]) -> Run | Non
     stemmer = Stemmer.Stemmer("english")
     texts = [f"{d.get('title') or ''}\n{d['text']}" for d in corpus]
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False))
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
+    retriever.index(tokens, show_progress=False)
     ids = list(queries)
-    tokens = bm25s.tokenize([queries[q] for q in ids], stopwords="en", stemmer=stemmer,
+    asked = bm25s.tokenize([queries[q] for q in ids], stopwords="en", stemmer=stemmer,
                             show_progress=False)  # fmt: skip
-    found, _ = retriever.retrieve(tokens, k=min(100, len(corpus)), show_progress=False)
+    found, _ = retriever.retrieve(asked, k=min(100, len(corpus)), show_progress=False)
     return {q: [corpus[j]["_id"] for j in row] for q, row in zip(ids, found, strict=True)}
 
 
@@ -167,10 +168,10 @@ def main() -> int:
         folder = DATA / DATASETS.get(args.dataset, args.dataset)
     corpus, queries, qrels = load(folder)
     labelled = [q for q in queries if q in qrels]
+    if args.docs:  # judged documents of every labelled query, whatever --queries says
+        corpus = sample_corpus(corpus, {d for q in labelled for d in qrels[q]}, args.docs)
     if args.queries:
         labelled = labelled[: args.queries]
-    if args.docs:
-        corpus = sample_corpus(corpus, {d for q in labelled for d in qrels[q]}, args.docs)
     state = Path(args.state)
     state.mkdir(parents=True, exist_ok=True)
     corpus_file = state / f"{folder.name}-{len(corpus)}.jsonl"

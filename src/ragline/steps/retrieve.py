@@ -1,9 +1,11 @@
 """`retrieve`: the k chunks of a store that best answer a query.
 
 `vector` finds paraphrases, `fulltext` (BM25) finds exact terms and names,
-`hybrid` fuses both (a convex combination of normalised scores by default, or
-reciprocal rank) and is the default because it beats either alone on real
-retrieval sets (see bench/bench_quality.py).
+`hybrid` fuses both and is the default because it beats either alone on real
+retrieval sets unlike each other (MS MARCO passages, SciFact claims; see
+docs/retrieval-quality.md and bench/bench_quality.py). The default fusion
+standardises each list's scores by its own mean and spread (dbsf), so neither
+side wins merely because its scores are spread wider.
 """
 
 from __future__ import annotations
@@ -48,17 +50,19 @@ class RetrieveConfig(StepConfig):
         "fulltext, the fused score in [0, 1] for hybrid).",
     )
     fusion: Literal["convex", "dbsf", "rrf"] = Field(
-        "convex",
+        "dbsf",
         description="hybrid: convex combination of min-max-normalised scores, dbsf "
         "(distribution-based: each list's scores standardised by its own mean and spread), "
         "or reciprocal-rank fusion.",
     )
     alpha: float = Field(
-        0.8,
+        0.6,
         ge=0.0,
         le=1.0,
-        description="hybrid convex fusion: weight of the vector score (1 - alpha for BM25). "
-        "0.8 was chosen on a tuning split of MS MARCO queries (bench/bench_quality.py).",
+        description="hybrid dbsf and convex fusion: weight of the vector score (1 - alpha for "
+        "BM25). 0.6 was chosen on the tuning splits of two unlike sets together (MS MARCO "
+        "and SciFact; docs/retrieval-quality.md); raise it when dense search is much the "
+        "stronger on your data, lower it when exact terms matter more.",
     )
 
 

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 RRF_K = 60
+# dbsf measures each list's mean and spread on its best 50 scores, so a fused order
+# does not depend on how deep the lists were fetched (retrieve fetches more for a large k).
+STATS_DEPTH = 50
 
 
 def reciprocal_rank_fusion(
@@ -56,19 +59,23 @@ def convex_fusion(
     return [{**rows[i], "score": fused[i]} for i in order]
 
 
-def _standardised(ranking: Sequence[dict[str, Any]]) -> tuple[dict[str, float], float]:
-    """Scores mapped by mean - 3 sd -> 0 and mean + 3 sd -> 1, and the list's floor."""
+def _standardised(
+    ranking: Sequence[dict[str, Any]],
+) -> tuple[dict[str, float], float, float]:
+    """Scores mapped by mean - 3 sd -> 0 and mean + 3 sd -> 1; the list's floor and top."""
     scores = [float(r["score"]) for r in ranking]
     if not scores:
-        return {}, 0.0
-    mean = sum(scores) / len(scores)
-    spread = 3 * (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5 or 1.0
+        return {}, 0.0, 0.0
+    head = sorted(scores, reverse=True)[:STATS_DEPTH]
+    mean = sum(head) / len(head)
+    spread = 3 * (sum((s - mean) ** 2 for s in head) / len(head)) ** 0.5 or 1.0
     low = mean - spread
 
     def scaled(score: float) -> float:
         return (score - low) / (2 * spread)
 
-    return {r["id"]: scaled(float(r["score"])) for r in ranking}, scaled(min(scores))
+    mapped = {r["id"]: scaled(float(r["score"])) for r in ranking}
+    return mapped, scaled(min(scores)), scaled(max(scores))
 
 
 def distribution_fusion(
@@ -79,14 +86,15 @@ def distribution_fusion(
     A chunk one list did not return gets that list's lowest score: it ranked below
     everything the list returned, not at zero relevance.
     """
-    dense, dense_floor = _standardised(vector)
-    sparse, sparse_floor = _standardised(text)
+    dense, dense_floor, dense_top = _standardised(vector)
+    sparse, sparse_floor, sparse_top = _standardised(text)
     rows = {r["id"]: r for r in (*text, *vector)}
     fused = {
         i: alpha * dense.get(i, dense_floor) + (1 - alpha) * sparse.get(i, sparse_floor)
         for i in rows
     }
     order = sorted(fused, key=lambda i: (-fused[i], i))
-    best = fused[order[0]] if order else 1.0
-    top = max(best, 1.0)
-    return [{**rows[i], "score": min(max(fused[i] / top, 0.0), 1.0)} for i in order]
+    # 1.0 for a chunk that is first on both lists, as with the other fusions
+    best = (alpha * dense_top if vector else 0.0) + ((1 - alpha) * sparse_top if text else 0.0)
+    best = best or 1.0
+    return [{**rows[i], "score": min(max(fused[i] / best, 0.0), 1.0)} for i in order]
