@@ -114,3 +114,37 @@ def test_records_with_a_title_embed_it_and_records_without_one_do_not(tmp_path: 
     # a markdown title is its first heading, already at the start of the text
     assert own_title(chunks["guide.md"]) == "Install"
     assert searchable_text(chunks["guide.md"]) == documents["guide.md"].text
+
+
+def test_embed_puts_the_records_own_title_before_each_chunk(tmp_path: Path) -> None:
+    import numpy as np
+
+    from ragline.llm.providers import minilm
+    from ragline.steps.context import RunServices
+    from ragline.steps.embed import EmbedConfig, embed
+
+    workflow = Workflow.model_validate(
+        {
+            "apiVersion": "ragline/v1",
+            "name": "t",
+            "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2"}]},
+            "steps": [{"id": "embed", "uses": "embed", "with": {"model": "embedder"}}],
+        }
+    )
+    chunk = Chunk(
+        id="c1",
+        document_id="corpus.jsonl#1",
+        text="A trial of 400 adults.",
+        source="corpus.jsonl",
+        title="Aspirin and stroke",
+        metadata={"format": "jsonl", "title": "Aspirin and stroke"},
+    )
+    ctx = StepContext("embed", workflow, tmp_path, services=RunServices())
+    titled, plain = (
+        embed(EmbedConfig(chunks=[chunk], model="embedder", include_title=flag), ctx)[0]
+        for flag in (True, False)
+    )
+    expected = minilm.embed(["Aspirin and stroke\n\nA trial of 400 adults.", chunk.text])
+    assert np.allclose(titled.vector, expected[0], atol=1e-5)
+    assert np.allclose(plain.vector, expected[1], atol=1e-5)
+    assert titled.text == plain.text == chunk.text  # what is returned stays the chunk's text
