@@ -54,7 +54,7 @@ MODES: dict[str, dict[str, Any]] = {
     "vector": {"mode": "vector"},
     "hybrid": {"mode": "hybrid"},
     "hybrid rrf": {"mode": "hybrid", "fusion": "rrf"},
-    "hybrid convex": {"mode": "hybrid", "fusion": "convex"},
+    "hybrid convex 0.8 (old)": {"mode": "hybrid", "fusion": "convex", "alpha": 0.8},
 }
 Run = dict[str, list[str]]  # query id -> document ids, best first
 
