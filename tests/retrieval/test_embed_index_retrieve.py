@@ -52,6 +52,10 @@ CHUNKS: list[dict[str, Any]] = [
 ]
 
 
+# The fake server's vectors are equal only for equal texts, and these tests ask with a
+# chunk's own text: they embed the text alone (titles: tests/retrieval/test_fields.py).
+
+
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TEST_KEY_ENV, "sk-test-embeddings")
@@ -87,7 +91,9 @@ def test_embed_goes_through_litellm_over_http_in_batches_and_caches(
     context = context_for(remote_workflow(openai_server), tmp_path, RunServices())
     chunks = [Chunk.model_validate(c) for c in CHUNKS]
     ctx = context("embed")
-    embedded = embed(EmbedConfig(chunks=chunks, model="embedder", batch_size=2), ctx)
+    embedded = embed(
+        EmbedConfig(include_title=False, chunks=chunks, model="embedder", batch_size=2), ctx
+    )
 
     assert [len(c.vector or []) for c in embedded] == [8, 8, 8]  # the fake server's dimension
     sent = [r.body["input"] for r in openai_server.calls("emb")]
@@ -97,14 +103,16 @@ def test_embed_goes_through_litellm_over_http_in_batches_and_caches(
     assert (ctx.metrics["embedded"], ctx.metrics["reused"]) == (3, 0)
 
     again = context("embed")
-    assert embed(EmbedConfig(chunks=chunks, model="embedder"), again) == embedded
+    assert (
+        embed(EmbedConfig(include_title=False, chunks=chunks, model="embedder"), again) == embedded
+    )
     assert (again.metrics["embedded"], again.metrics["reused"]) == (0, 3)
     assert len(openai_server.calls("emb")) == 2  # no new request
 
     # Pointing the alias at another model must not reuse the first model's vectors.
     other = context_for(remote_workflow(openai_server, "emb-2"), tmp_path, RunServices())
     switched = other("embed")
-    embed(EmbedConfig(chunks=chunks, model="embedder"), switched)
+    embed(EmbedConfig(include_title=False, chunks=chunks, model="embedder"), switched)
     assert switched.metrics["embedded"] == 3 and len(openai_server.calls("emb-2")) == 1
 
 
@@ -113,7 +121,9 @@ def test_a_remote_embedder_indexes_and_retrieves_with_the_recorded_alias(
 ) -> None:
     context = context_for(remote_workflow(openai_server), tmp_path, RunServices())
     chunks = [Chunk.model_validate(c) for c in CHUNKS]
-    embedded = embed(EmbedConfig(chunks=chunks, model="embedder"), context("embed"))
+    embedded = embed(
+        EmbedConfig(include_title=False, chunks=chunks, model="embedder"), context("embed")
+    )
     result = index(IndexConfig(chunks=embedded, store="docs"), context("index"))
     assert (result.added, result.rows, result.fts_rebuilt) == (3, 3, True)
     assert (tmp_path / "lancedb" / "docs.lance").is_dir()  # uri relative to the workflow
@@ -131,7 +141,9 @@ def test_a_workflow_naming_the_model_differently_finds_it_by_model_name(
 ) -> None:
     context = context_for(remote_workflow(openai_server), tmp_path, RunServices())
     embedded = embed(
-        EmbedConfig(chunks=[Chunk.model_validate(c) for c in CHUNKS], model="embedder"),
+        EmbedConfig(
+            include_title=False, chunks=[Chunk.model_validate(c) for c in CHUNKS], model="embedder"
+        ),
         context("embed"),
     )
     index(IndexConfig(chunks=embedded, store="docs"), context("index"))
@@ -151,7 +163,9 @@ def test_a_workflow_naming_the_model_differently_finds_it_by_model_name(
 def indexed(tmp_path: Path, openai_server: FakeOpenAI) -> Any:
     context = context_for(remote_workflow(openai_server), tmp_path, RunServices())
     embedded = embed(
-        EmbedConfig(chunks=[Chunk.model_validate(c) for c in CHUNKS], model="embedder"),
+        EmbedConfig(
+            include_title=False, chunks=[Chunk.model_validate(c) for c in CHUNKS], model="embedder"
+        ),
         context("embed"),
     )
     index(IndexConfig(chunks=embedded, store="docs"), context("index"))
@@ -198,7 +212,9 @@ def test_new_rows_are_found_by_full_text_after_a_later_write(indexed: Any, tmp_p
         text="Zebras never appear in the first batch.",
         source="late.md",
     )
-    embedded = embed(EmbedConfig(chunks=[late], model="embedder"), indexed("embed"))
+    embedded = embed(
+        EmbedConfig(include_title=False, chunks=[late], model="embedder"), indexed("embed")
+    )
     result = index(IndexConfig(chunks=embedded, store="docs"), indexed("index"))
     assert (result.added, result.rows, result.fts_rebuilt) == (1, 4, False)
     query = RetrieveConfig(query="zebras", store="docs", k=3, mode="fulltext")

@@ -120,7 +120,7 @@ def test_each_mode_finds_the_relevant_chunk(context, mode: str) -> None:  # type
     assert found == sorted(found, key=lambda c: -c.score)
 
 
-@pytest.mark.parametrize("fusion", ["convex", "rrf"])
+@pytest.mark.parametrize("fusion", ["convex", "dbsf", "rrf"])
 def test_hybrid_scores_are_normalised_and_min_score_filters(context, fusion: str) -> None:  # type: ignore[no-untyped-def]
     ingest(context, TEXTS)
     query = RetrieveConfig(query="LanceDB vectors folder", store="docs", k=6, fusion=fusion)

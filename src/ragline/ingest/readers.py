@@ -127,24 +127,85 @@ def _read_pdf(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
     ]
 
 
-def _record_from_object(
-    obj: Any, where: str, options: ReadOptions, path: Path, position: int
-) -> Record:
+def _parse_path(text_field: str) -> list[tuple[str, bool]]:
+    """`data[].paragraphs[].context` -> [(data, True), (paragraphs, True), (context, False)].
+
+    A segment ending in `[]` is a list whose items are each walked; the last
+    segment names the text. A plain key (`text`) is a path of one segment.
+    """
+    parts = text_field.split(".")
+    return [(part.removesuffix("[]"), part.endswith("[]")) for part in parts]
+
+
+def _objects_at(
+    obj: Any, path: list[tuple[str, bool]], where: str, inherited: str | None = None
+) -> list[tuple[dict[str, Any], str, str, str | None]]:
+    """(object holding the text field, where, position suffix, nearest title) per text."""
     if not isinstance(obj, dict):
         raise UnreadableFile(f"{where}: expected an object, found {type(obj).__name__}")
-    if options.text_field not in obj:
+    title = obj.get("title") if isinstance(obj.get("title"), str) else inherited
+    key, is_list = path[0]
+    if len(path) == 1:
+        return [(obj, where, "", title)]
+    if key not in obj:
         fields = ", ".join(sorted(obj)) or "none"
         raise UnreadableFile(
-            f"{where}: no field '{options.text_field}' (fields: {fields}); "
-            "set `text_field:` to the field holding the text"
+            f"{where}: no field '{key}' (fields: {fields}); "
+            "set `text_field:` to the path of the text, e.g. data[].paragraphs[].context"
         )
+    value = obj[key]
+    if not is_list:
+        return _objects_at(value, path[1:], f"{where}.{key}", title)
+    if not isinstance(value, list):
+        raise UnreadableFile(
+            f"{where}.{key}: expected a list (the path says '{key}[]'), "
+            f"found {type(value).__name__}"
+        )
+    found: list[tuple[dict[str, Any], str, str, str | None]] = []
+    for i, item in enumerate(value):
+        for inner, inner_where, suffix, inner_title in _objects_at(
+            item, path[1:], f"{where}.{key}[{i}]", title
+        ):
+            found.append((inner, inner_where, f".{i}{suffix}", inner_title))
+    return found
+
+
+def _records_from_object(
+    obj: Any, where: str, options: ReadOptions, path: Path, position: int
+) -> list[Record]:
+    """One record per text the `text_field` path reaches in `obj` (one for a plain key)."""
+    steps = _parse_path(options.text_field)
+    text_key = steps[-1][0]
+    records = []
+    for inner, inner_where, suffix, title in _objects_at(obj, steps, where):
+        if text_key not in inner:
+            fields = ", ".join(sorted(inner)) or "none"
+            raise UnreadableFile(
+                f"{inner_where}: no field '{text_key}' (fields: {fields}); "
+                "set `text_field:` to the field holding the text"
+            )
+        records.append(
+            _record_from_object(inner, text_key, title, options, path, f"{position}{suffix}")
+        )
+    return records
+
+
+def _record_from_object(
+    obj: dict[str, Any],
+    text_key: str,
+    title: str | None,
+    options: ReadOptions,
+    path: Path,
+    position: str,
+) -> Record:
     key = str(obj[options.id_field]) if options.id_field and options.id_field in obj else None
-    meta = {k: v for k, v in obj.items() if k != options.text_field and _scalar(v)}
-    title = obj.get("title") if isinstance(obj.get("title"), str) else None
+    meta = {k: v for k, v in obj.items() if k != text_key and _scalar(v)}
+    if title is not None:
+        meta["title"] = title  # the record's own title: embedded and indexed (store/fields.py)
     return Record(
-        str(obj[options.text_field]),
+        str(obj[text_key]),
         title or f"{path.stem} #{position}",
-        key or str(position),
+        key or position,
         meta,
     )
 
@@ -162,7 +223,11 @@ def _read_json(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
             f"line {exc.lineno} col {exc.colno}: invalid JSON ({exc.msg})"
         ) from None
     items = parsed if isinstance(parsed, list) else [parsed]
-    return [_record_from_object(obj, f"item {i}", options, path, i) for i, obj in enumerate(items)]
+    return [
+        record
+        for i, obj in enumerate(items)
+        for record in _records_from_object(obj, f"item {i}", options, path, i)
+    ]
 
 
 def _read_jsonl(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
@@ -176,7 +241,7 @@ def _read_jsonl(data: bytes, path: Path, options: ReadOptions) -> list[Record]:
             raise UnreadableFile(
                 f"line {number} col {exc.colno}: invalid JSON ({exc.msg})"
             ) from None
-        records.append(_record_from_object(obj, f"line {number}", options, path, number))
+        records.extend(_records_from_object(obj, f"line {number}", options, path, number))
     return records
 
 

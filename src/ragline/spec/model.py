@@ -116,6 +116,16 @@ class Routing(Strict):
     )
 
 
+class FullTextSpec(Strict):
+    """How a store's full-text (BM25) index turns text into terms (LanceDB's tokenizer)."""
+
+    language: str = Field("English", description="Language of the stemmer and stop words.")
+    stem: bool = Field(True, description="Match word forms: 'treated' finds 'treatment'.")
+    remove_stop_words: bool = Field(True, description="Ignore words like 'the', 'of', 'is'.")
+    ascii_folding: bool = Field(True, description="'café' matches 'cafe'.")
+    lower_case: bool = Field(True, description="Case-insensitive terms.")
+
+
 class StoreSpec(Strict):
     """A LanceDB table: local folder or object-storage URI."""
 
@@ -124,6 +134,11 @@ class StoreSpec(Strict):
     )
     table: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     storage_options: dict[str, str] = Field(default_factory=dict)
+    fulltext: FullTextSpec = Field(
+        default_factory=FullTextSpec,
+        description="Full-text index options; changing them rebuilds the index on the next "
+        "`index` run.",
+    )
 
 
 RetryDelay = float | list[float]

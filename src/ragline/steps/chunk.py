@@ -30,6 +30,11 @@ from ragline.documents import Chunk, Document
 from ragline.steps.base import Ref, StepConfig, step
 from ragline.steps.context import StepContext
 
+# all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]; 224 leaves
+# 30 for a title (90% of SciFact's titles are shorter), so title + chunk is embedded whole.
+DEFAULT_SIZE = 224
+DEFAULT_OVERLAP = 32
+
 
 class ChunkConfig(StepConfig):
     """Split documents into chunks (tokens of the embedding model by default)."""
@@ -40,8 +45,18 @@ class ChunkConfig(StepConfig):
         description="tokens: fixed windows; recursive: headings > paragraphs > sentences > "
         "words; markdown: one section per heading, heading path kept as metadata.",
     )
-    size: int = Field(400, ge=8, le=100_000, description="Maximum chunk size, in `unit`s.")
-    overlap: int = Field(50, ge=0, description="How much consecutive chunks share, in `unit`s.")
+    size: int = Field(
+        DEFAULT_SIZE,
+        ge=8,
+        le=100_000,
+        description="Maximum chunk size, in `unit`s. The default fits the default embedding "
+        "model's window (256 word pieces) with room for the document's title, which `embed` "
+        "puts before each chunk; a larger size is an error when the `embed` step reading "
+        "these chunks uses a model with a known, smaller window.",
+    )
+    overlap: int = Field(
+        DEFAULT_OVERLAP, ge=0, description="How much consecutive chunks share, in `unit`s."
+    )
     unit: Literal["tokens", "chars"] = Field(
         "tokens", description="tokens of the local embedding model's tokenizer, or characters."
     )

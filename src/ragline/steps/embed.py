@@ -7,12 +7,63 @@ content-addressed cache, so re-ingesting an unchanged corpus calls no model.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from ragline.documents import Chunk
 from ragline.steps.base import ModelAlias, Ref, StepConfig, step
 from ragline.steps.context import StepContext
+from ragline.store.fields import searchable_text
 from ragline.store.vectors import EmbeddingCache, model_identity
+
+# Word pieces a model reads (special tokens included); the rest of a longer text is cut off.
+MODEL_WINDOWS = {"local/all-minilm-l6-v2": 256, "local/minilm": 256}
+SPECIAL_TOKENS = 2  # [CLS] and [SEP]
+
+
+def check_embed(
+    raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """For `ragline validate`: the chunks fed to this step fit the model's window."""
+    from ragline.steps.chunk import DEFAULT_SIZE
+
+    model = raw.get("model")
+    chunks = raw.get("chunks")
+    models = workflow.get("models")
+    steps = workflow.get("steps")
+    if not isinstance(model, str) or not isinstance(chunks, str) or not isinstance(models, dict):
+        return []
+    routes = models.get(model)
+    names = (
+        [d.get("model") for d in routes if isinstance(d, dict)] if isinstance(routes, list) else []
+    )
+    windows = [
+        MODEL_WINDOWS[n.lower()] for n in names if isinstance(n, str) and n.lower() in MODEL_WINDOWS
+    ]
+    if not windows:
+        return []
+    window = min(windows)
+    for other in steps if isinstance(steps, list) else []:
+        if not isinstance(other, dict) or other.get("uses") != "chunk":
+            continue
+        sid, with_ = other.get("id"), other.get("with")
+        if not isinstance(sid, str) or f"steps.{sid}." not in chunks or not isinstance(with_, dict):
+            continue
+        size = with_.get("size", DEFAULT_SIZE)
+        unit = with_.get("unit", "tokens")
+        if unit == "tokens" and isinstance(size, int) and size > window - SPECIAL_TOKENS:
+            return [
+                (
+                    ("chunks",),
+                    f"step '{sid}' makes chunks of up to {size} tokens, but {names[0]} reads "
+                    f"only {window} word pieces ({window - SPECIAL_TOKENS} of text): the rest "
+                    f"of every longer chunk would never be embedded. Set `size:` of step "
+                    f"'{sid}' to {window - SPECIAL_TOKENS} or less ({DEFAULT_SIZE}, "
+                    "the default, leaves room for the title)",
+                )
+            ]
+    return []
 
 
 class EmbedConfig(StepConfig):
@@ -21,9 +72,15 @@ class EmbedConfig(StepConfig):
     chunks: Ref[list[Chunk]] = Field(description="Chunks to embed, e.g. the output of `chunk`.")
     model: ModelAlias = Field(description="Embedding model alias from `models:`.")
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per model call.")
+    include_title: bool = Field(
+        True,
+        description="Embed the document's own title (a record's `title` field, a markdown "
+        "document's first heading, an HTML <title>, a PDF's title) before each chunk's text. "
+        "Titles made up from file names are never embedded.",
+    )
 
 
-@step("embed", config=EmbedConfig, version="1", partition="chunks")
+@step("embed", config=EmbedConfig, version="2", check=check_embed, partition="chunks")
 def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     """Look every text up in the cache, embed only the missing ones, in batches."""
     import numpy as np
@@ -31,12 +88,13 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     identity = model_identity(ctx.workflow, config.model)
     cache = EmbeddingCache(ctx.state_dir / "embeddings")
     try:
-        keys = [EmbeddingCache.key(identity, c.text) for c in config.chunks]
+        texts = [searchable_text(c, title=config.include_title) for c in config.chunks]
+        keys = [EmbeddingCache.key(identity, text) for text in texts]
         found = cache.get_many(keys)
         todo: dict[str, str] = {}  # key -> text, each distinct text once
-        for key, hit, chunk in zip(keys, found, config.chunks, strict=True):
+        for key, hit, text in zip(keys, found, texts, strict=True):
             if hit is None:
-                todo.setdefault(key, chunk.text)
+                todo.setdefault(key, text)
         vectors: dict[str, bytes] = {k: v for k, v in zip(keys, found, strict=True) if v}
         if todo:
             vectors.update(_embed_missing(config, ctx, todo, cache))

@@ -31,6 +31,11 @@ class IndexConfig(StepConfig):
     vector_index_threshold: int = Field(
         100_000, ge=1, description="Build the ANN vector index once the table has this many rows."
     )
+    include_title: bool = Field(
+        True,
+        description="Index the document's own title with each chunk's text for full-text "
+        "search, so a title match counts (titles made up from file names are left out).",
+    )
 
 
 class IndexResult(BaseModel):
@@ -57,6 +62,7 @@ def open_store(ctx: StepContext, alias: str) -> ChunkTable:
             alias=alias,
             storage_options=spec.storage_options,
             lock_dir=ctx.state_dir / "locks",
+            fulltext=spec.fulltext.model_dump(),
         ),
     )
 
@@ -80,6 +86,7 @@ def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
         identity=alias_identity(ctx.workflow, embed_alias) if embed_alias else "",
         sync=config.sync,
         vector_index_threshold=config.vector_index_threshold,
+        include_title=config.include_title,
     )
     ctx.metrics.update(added=report.added, deleted=report.deleted, rows=report.rows)
     ctx.logger.info(

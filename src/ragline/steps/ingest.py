@@ -44,7 +44,12 @@ class IngestConfig(StepConfig):
         default_factory=dict,
         description="Extra extension -> format mappings, e.g. {'.rst': text}.",
     )
-    text_field: str = Field("text", description="json/jsonl: the field holding the text.")
+    text_field: str = Field(
+        "text",
+        description="json/jsonl: the field holding the text, or a path to it: `fields.body` "
+        "for a nested object, `data[].paragraphs[].context` (SQuAD) where `[]` walks every "
+        "item of a list; the nearest `title` on the way is the record's title.",
+    )
     id_field: str | None = Field(None, description="json/jsonl/csv: a field with a record id.")
     csv_columns: list[str] | None = Field(
         None, description="csv: columns making up the text (default: all but id_field)."

@@ -1,9 +1,11 @@
 """`retrieve`: the k chunks of a store that best answer a query.
 
 `vector` finds paraphrases, `fulltext` (BM25) finds exact terms and names,
-`hybrid` fuses both (a convex combination of normalised scores by default, or
-reciprocal rank) and is the default because it beats either alone on real
-retrieval sets (see bench/bench_quality.py).
+`hybrid` fuses both and is the default because it beats either alone on real
+retrieval sets unlike each other (MS MARCO passages, SciFact claims; see
+docs/retrieval-quality.md and bench/bench_quality.py). The default fusion
+standardises each list's scores by its own mean and spread (dbsf), so neither
+side wins merely because its scores are spread wider.
 """
 
 from __future__ import annotations
@@ -47,16 +49,20 @@ class RetrieveConfig(StepConfig):
         description="Drop chunks scoring below this (cosine similarity for vector, BM25 for "
         "fulltext, the fused score in [0, 1] for hybrid).",
     )
-    fusion: Literal["convex", "rrf"] = Field(
-        "convex",
-        description="hybrid: convex combination of normalised scores, or reciprocal-rank fusion.",
+    fusion: Literal["convex", "dbsf", "rrf"] = Field(
+        "dbsf",
+        description="hybrid: convex combination of min-max-normalised scores, dbsf "
+        "(distribution-based: each list's scores standardised by its own mean and spread), "
+        "or reciprocal-rank fusion.",
     )
     alpha: float = Field(
-        0.8,
+        0.6,
         ge=0.0,
         le=1.0,
-        description="hybrid convex fusion: weight of the vector score (1 - alpha for BM25). "
-        "0.8 was chosen on a tuning split of MS MARCO queries (bench/bench_quality.py).",
+        description="hybrid dbsf and convex fusion: weight of the vector score (1 - alpha for "
+        "BM25). 0.6 was chosen on the tuning splits of two unlike sets together (MS MARCO "
+        "and SciFact; docs/retrieval-quality.md); raise it when dense search is much the "
+        "stronger on your data, lower it when exact terms matter more.",
     )
 
 
@@ -65,7 +71,11 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
     from ragline.store import where_sql
     from ragline.store.filters import metadata_matches
-    from ragline.store.fusion import convex_fusion, reciprocal_rank_fusion
+    from ragline.store.fusion import (
+        convex_fusion,
+        distribution_fusion,
+        reciprocal_rank_fusion,
+    )
 
     table = open_store(ctx, config.store)
     table.require()
@@ -85,6 +95,8 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
             vector_rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
             if config.fusion == "rrf":
                 rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
+            elif config.fusion == "dbsf":
+                rows = distribution_fusion(vector_rows, text_rows.result(), alpha=config.alpha)
             else:
                 rows = convex_fusion(vector_rows, text_rows.result(), alpha=config.alpha)
     if config.min_score is not None:

@@ -1,10 +1,11 @@
 """Fusing vector and BM25 result lists into one ranking.
 
-Two fusions: a convex combination of min-max-normalised scores (the default;
-Bruch et al., 2022, "An Analysis of Fusion Functions for Hybrid Retrieval",
-found it beats rank fusion and needs one parameter) and reciprocal-rank fusion
-(Cormack et al., 2009), which uses ranks only. Both scores are in [0, 1], with
-1.0 for a chunk that is best on every list, which keeps `min_score` readable.
+Three fusions: a convex combination of min-max-normalised scores (Bruch et al.,
+2022, "An Analysis of Fusion Functions for Hybrid Retrieval"), distribution-based
+score fusion (each list's scores standardised by its own mean and spread, then
+summed: no weight to choose) and reciprocal-rank fusion (Cormack et al., 2009),
+which uses ranks only. Scores are in [0, 1], 1.0 for a chunk that is best on
+every list, which keeps `min_score` readable.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 RRF_K = 60
+# dbsf measures each list's mean and spread on its best 50 scores, so a fused order
+# does not depend on how deep the lists were fetched (retrieve fetches more for a large k).
+STATS_DEPTH = 50
 
 
 def reciprocal_rank_fusion(
@@ -53,3 +57,44 @@ def convex_fusion(
     fused = {i: alpha * dense.get(i, 0.0) + (1 - alpha) * sparse.get(i, 0.0) for i in rows}
     order = sorted(fused, key=lambda i: (-fused[i], i))
     return [{**rows[i], "score": fused[i]} for i in order]
+
+
+def _standardised(
+    ranking: Sequence[dict[str, Any]],
+) -> tuple[dict[str, float], float, float]:
+    """Scores mapped by mean - 3 sd -> 0 and mean + 3 sd -> 1; the list's floor and top."""
+    scores = [float(r["score"]) for r in ranking]
+    if not scores:
+        return {}, 0.0, 0.0
+    head = sorted(scores, reverse=True)[:STATS_DEPTH]
+    mean = sum(head) / len(head)
+    spread = 3 * (sum((s - mean) ** 2 for s in head) / len(head)) ** 0.5 or 1.0
+    low = mean - spread
+
+    def scaled(score: float) -> float:
+        return (score - low) / (2 * spread)
+
+    mapped = {r["id"]: scaled(float(r["score"])) for r in ranking}
+    return mapped, scaled(min(scores)), scaled(max(scores))
+
+
+def distribution_fusion(
+    vector: Sequence[dict[str, Any]], text: Sequence[dict[str, Any]], *, alpha: float = 0.5
+) -> list[dict[str, Any]]:
+    """`alpha * vector + (1 - alpha) * text` on scores standardised per list (DBSF).
+
+    A chunk one list did not return gets that list's lowest score: it ranked below
+    everything the list returned, not at zero relevance.
+    """
+    dense, dense_floor, dense_top = _standardised(vector)
+    sparse, sparse_floor, sparse_top = _standardised(text)
+    rows = {r["id"]: r for r in (*text, *vector)}
+    fused = {
+        i: alpha * dense.get(i, dense_floor) + (1 - alpha) * sparse.get(i, sparse_floor)
+        for i in rows
+    }
+    order = sorted(fused, key=lambda i: (-fused[i], i))
+    # 1.0 for a chunk that is first on both lists, as with the other fusions
+    best = (alpha * dense_top if vector else 0.0) + ((1 - alpha) * sparse_top if text else 0.0)
+    best = best or 1.0
+    return [{**rows[i], "score": min(max(fused[i] / best, 0.0), 1.0)} for i in order]
