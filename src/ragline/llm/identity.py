@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ragline.spec.model import Workflow
 
 NOT_IDENTITY = frozenset({"api_key", "rpm", "tpm", "weight", "timeout"})
+# Values that mean the same as leaving the key out (the default torch backend).
+DEFAULTS = {"backend": "torch"}
 
 
 def reachable_aliases(workflow: Workflow, alias: str) -> list[str]:
@@ -41,7 +43,13 @@ def alias_config(workflow: Workflow, alias: str) -> dict[str, list[dict[str, Any
     """alias -> its deployments' configs, for the alias and its fallbacks (no keys)."""
     return {
         a: [
-            d.model_dump(mode="json", exclude_none=True, exclude=set(NOT_IDENTITY))
+            {
+                k: v
+                for k, v in d.model_dump(
+                    mode="json", exclude_none=True, exclude=set(NOT_IDENTITY)
+                ).items()
+                if DEFAULTS.get(k) != v
+            }
             for d in workflow.models.get(a, [])
         ]
         for a in reachable_aliases(workflow, alias)
