@@ -59,7 +59,9 @@ def _corpus(folder: Path) -> None:
     )
 
 
-def _docs_qa(folder: Path, embedder: list[dict[str, Any]]) -> Path:
+def _docs_qa(
+    folder: Path, embedder: list[dict[str, Any]], index_options: dict[str, Any] | None = None
+) -> Path:
     """docs_qa.yaml's shape: a guard on the question that ingestion `needs`."""
     (folder / "prompts").mkdir(exist_ok=True)
     (folder / "prompts" / "answer.j2").write_text((PROMPTS / "answer.j2").read_text())
@@ -99,7 +101,12 @@ def _docs_qa(folder: Path, embedder: list[dict[str, Any]]) -> Path:
                 {
                     "id": "index",
                     "uses": "index",
-                    "with": {"chunks": "${{ steps.embed.output }}", "store": "docs", "sync": True},
+                    "with": {
+                        "chunks": "${{ steps.embed.output }}",
+                        "store": "docs",
+                        "sync": True,
+                        **(index_options or {}),
+                    },
                 },
                 {
                     "id": "retrieve",
@@ -170,9 +177,20 @@ def test_pointing_the_embedder_alias_at_another_model_re_embeds_and_re_indexes(
     assert states["embed"] == "Completed"
     assert {len(c["vector"]) for c in _dump(local["dim"])} == {384}
 
+    # The table holds MiniLM vectors: by default index refuses the new model's, naming both.
     _docs_qa(tmp_path, fake_deployments(openai_server, "embed-small"))
+    refused = compile_workflow(load_workflow(path, registry), registry)(
+        question="What is cached?", return_state=True
+    )
+    assert refused.is_failed()
+    assert "holds vectors made by local/all-MiniLM-L6-v2" in str(refused.message)
+
+    # Asked to, it re-embeds with the new model and rebuilds the table.
+    _docs_qa(
+        tmp_path, fake_deployments(openai_server, "embed-small"), {"on_model_change": "rebuild"}
+    )
     states, remote = run(path, registry, question="What is cached?")
-    assert states["embed"] == "Completed"
+    assert states["embed"] in ("Completed", "Cached")  # embedded by the refused run already
     assert {len(c["vector"]) for c in _dump(remote["dim"])} == {openai_server.embedding_dim}
     assert len(openai_server.calls("embed-small")) >= 2  # the chunks, then the query
     index = _dump(remote["index"])

@@ -23,7 +23,7 @@ from ragline.compiler.flow import StepRecord, compile_workflow
 from ragline.spec.validate import load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "workflows" / "docs"
+DOCS = ROOT / "docs"
 HERE = Path(__file__).resolve().parent
 # A small slice of the shipped documentation: markdown in two folders, html, txt.
 CORPUS = [

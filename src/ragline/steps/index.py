@@ -8,7 +8,7 @@ writes nothing at all.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +35,12 @@ class IndexConfig(StepConfig):
         True,
         description="Index the document's own title with each chunk's text for full-text "
         "search, so a title match counts (titles made up from file names are left out).",
+    )
+    on_model_change: Literal["error", "rebuild"] = Field(
+        "error",
+        description="When the table holds vectors of another model or backend than these "
+        "chunks: stop with an error naming both (default), or rebuild the table from these "
+        "chunks (the re-embed you ask for; the old vectors are dropped).",
     )
 
 
@@ -77,7 +83,7 @@ def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
     table = open_store(ctx, config.store)
     embed_alias = _embedding_alias(ctx)
     model = model_name(ctx.workflow, embed_alias) if embed_alias else ""
-    if model and config.chunks and table.table() is not None:
+    if model and config.chunks and table.table() is not None and config.on_model_change == "error":
         check_index(config.store, table.embedding_model, model, embed_alias)
     report = table.write(
         config.chunks,

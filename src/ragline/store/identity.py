@@ -66,7 +66,9 @@ def check_index(store: str, recorded: str | None, current: str, alias: str) -> N
     raise StepError(
         f"index: store '{store}' holds vectors made by {normalised(recorded or '')}; these chunks "
         f"were embedded by {normalised(current)} (alias '{alias}'), and vectors of different "
-        f"models or backends do not compare. To fix: {_fix(store, recorded or '', alias)}",
+        f"models or backends do not compare. To fix: {_fix(store, recorded or '', alias)}; "
+        "or set `on_model_change: rebuild` on this index step to replace the table's "
+        "contents with these chunks",
         category=ErrorCategory.INPUT,
     )
 
