@@ -57,6 +57,10 @@ def joined(value: Any) -> Any:
     parts: list[StepResult] = value
     usage = [row for p in parts for row in p.metrics.get("model_usage", [])]
     metrics: dict[str, Any] = {"partitions": len(parts)}
+    for p in parts:  # counts add up over the slices (embedded, reused, staged, ...)
+        for key, value in p.metrics.items():
+            if isinstance(value, int) and not isinstance(value, bool) and key != "partitions":
+                metrics[key] = metrics.get(key, 0) + value
     if usage:
         metrics["model_usage"] = usage
     return StepResult(

@@ -13,7 +13,12 @@ from ragline.documents import Chunk
 from ragline.llm.types import Usage
 from ragline.steps.base import ModelAlias, Ref, StepConfig, step
 from ragline.steps.context import StepContext
-from ragline.store.vectors import EmbeddingCache, model_identity
+from ragline.store.vectors import (
+    EmbeddingCache,
+    RedisEmbeddingCache,
+    model_identity,
+    open_embedding_cache,
+)
 
 
 class EmbedConfig(StepConfig):
@@ -30,7 +35,7 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     import numpy as np
 
     identity = model_identity(ctx.workflow, config.model)
-    cache = EmbeddingCache(ctx.state_dir / "embeddings")
+    cache = open_embedding_cache(ctx.workflow, ctx.state_dir)
     try:
         keys = [EmbeddingCache.key(identity, c.text) for c in config.chunks]
         found = cache.get_many(keys)
@@ -57,7 +62,10 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
 
 
 def _embed_missing(
-    config: EmbedConfig, ctx: StepContext, todo: dict[str, str], cache: EmbeddingCache
+    config: EmbedConfig,
+    ctx: StepContext,
+    todo: dict[str, str],
+    cache: EmbeddingCache | RedisEmbeddingCache,
 ) -> dict[str, bytes]:
     import numpy as np
 
