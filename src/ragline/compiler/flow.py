@@ -25,7 +25,14 @@ from prefect.utilities.timeout import timeout as step_clock
 
 from ragline.compiler.failures import as_step_error
 from ragline.compiler.fingerprint import content_digest, digest
-from ragline.compiler.partitions import Part, PartitionedFuture, joined, part_count, partition_of
+from ragline.compiler.partitions import (
+    CommittedFuture,
+    Part,
+    PartitionedFuture,
+    joined,
+    part_count,
+    partition_of,
+)
 from ragline.compiler.plan import PlannedStep, env_values, plan
 from ragline.compiler.values import resolve_with, run_scope
 from ragline.errors import ErrorCategory, ParameterError, StepError
@@ -342,8 +349,11 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
                     if part is not None:
                         config = _slice(config, step_type, part)
                     empty = part is not None and not getattr(config, str(step_type.partition))
-                    # A secret never leaves the step that read it (docs/security.md).
-                    output = [] if empty else mask_secrets(step_type(config, step_ctx))
+                    if part is not None and step_type.stage is not None:  # committed after
+                        output = [step_type.stage(config, step_ctx)]
+                    else:
+                        # A secret never leaves the step that read it (docs/security.md).
+                        output = [] if empty else mask_secrets(step_type(config, step_ctx))
             except StepTimeout as exc:
                 # Raised as it is: Prefect records a TimedOut state and retries by our
                 # retry condition; the flow logs the located line once (_failure_of).
@@ -403,6 +413,61 @@ def _make_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
     )
 
 
+def _make_commit_task(ctx: _Ctx, planned: PlannedStep) -> Task[..., StepResult]:
+    """The one task after a partitioned step's slices that commits what they staged."""
+    spec = planned.spec
+    step_type = ctx.registry.get(spec.uses)
+    defaults = ctx.workflow.defaults
+    assert step_type.commit is not None
+    commit = step_type.commit
+
+    def commit_step(parts: list[Any], inputs: dict[str, Any], run_id: str) -> StepResult:
+        staged = joined(parts).output
+        logger = get_run_logger()
+        started = time.perf_counter()
+        services = ctx.services(run_id)
+        run = RunInfo(run_id=run_id, flow_name=ctx.workflow.name, parameters=inputs)
+        step_ctx = _context(ctx, spec, services, run)
+        step_ctx.logger = logger
+        task_ctx = TaskRunContext.get()
+        attempt = task_ctx.task_run.run_count if task_ctx else 1
+        with scope(run_id, spec.id, ctx.workflow.name):
+            try:
+                output = commit(staged, step_ctx)
+            except Exception as exc:
+                error = as_step_error(exc, spec.id)
+                log_failure(logger, error)
+                elapsed = time.perf_counter() - started
+                step_failed(services, spec.id, attempt, elapsed, step_ctx.metrics, error)
+                if error is exc:
+                    raise
+                raise error from exc
+            step_finished(services, spec.id, attempt, time.perf_counter() - started)
+        metrics = dict(step_ctx.metrics) | {"partitions": len(parts)}
+        return StepResult(
+            output,
+            digest(content_digest(output)),
+            time.perf_counter() - started,
+            metrics,
+            attempt,
+        )
+
+    return Task(
+        commit_step,
+        name=f"{spec.id}.commit",
+        task_run_name=f"{spec.id}.commit",
+        retries=spec.retries if spec.retries is not None else defaults.retries,
+        retry_delay_seconds=_retry_delays(spec, ctx.workflow),
+        timeout_seconds=spec.timeout_seconds
+        if spec.timeout_seconds is not None
+        else defaults.timeout_seconds,
+        tags={*defaults.tags, *spec.tags},
+        cache_policy=NO_CACHE,
+        retry_condition_fn=_retry_only_retryable,
+        log_prints=False,
+    )
+
+
 def _slice(config: Any, step_type: StepType, part: Part) -> Any:
     """The config of one partition: its share of the step's list field."""
     field_name = str(step_type.partition)
@@ -416,9 +481,14 @@ def _submit(
     task: Task[..., StepResult],
     p: PlannedStep,
     futures: dict[str, Any],
+    commit: Task[..., StepResult] | None = None,
     **arguments: Any,
 ) -> Any:
-    """Submit a step as one task, or as one task per partition of its list input."""
+    """Submit a step as one task, or as one task per partition of its list input.
+
+    A step type that stages its slices (`index`) gets one more task after them,
+    `commit`, whose result is the step's output.
+    """
     spec = p.spec
     step_type = ctx.registry.get(spec.uses)
     workflow = ctx.workflow
@@ -432,13 +502,23 @@ def _submit(
         config = _config(ctx, spec, step_type, resolved, arguments["inputs"])
         length = len(getattr(config, str(step_type.partition)))
     count = part_count(partition, length)
-    return PartitionedFuture(
+    parts = PartitionedFuture(
         [
             task.with_options(task_run_name=f"{spec.id}[{i}]").submit(
                 upstream=upstream, part=Part(i, count), **arguments
             )
             for i in range(count)
         ]
+    )
+    if commit is None:
+        return parts
+    return CommittedFuture(
+        parts.parts,
+        commit.submit(
+            parts=_handover(parts, workflow),
+            inputs=arguments["inputs"],
+            run_id=arguments["run_id"],
+        ),
     )
 
 
@@ -463,6 +543,8 @@ def _handover(future: Any, workflow: Workflow) -> Any:
     future, resolves it and records the dependency, but does not look inside.
     Dask ships its own futures through the inputs, so its runner gets them bare.
     """
+    if isinstance(future, CommittedFuture):  # downstream sees the commit's result
+        return _handover(future.commit, workflow)
     if isinstance(future, PartitionedFuture):  # downstream joins the slices in order
         return [_handover(part, workflow) for part in future.parts]
     if workflow.execution.task_runner == "dask":
@@ -495,6 +577,11 @@ def compile_workflow(
         _CTX_BY_WORKFLOW[_workflow_key(loaded)] = ctx
     steps = plan(ctx.workflow)
     tasks = {p.spec.id: _make_task(ctx, p) for p in steps}
+    commits = {
+        p.spec.id: _make_commit_task(ctx, p)
+        for p in steps
+        if ctx.registry.get(p.spec.uses).commit is not None
+    }
     workflow = ctx.workflow
 
     def body(**params: Any) -> dict[str, Any]:
@@ -515,7 +602,14 @@ def compile_workflow(
                 step_type = ctx.registry.get(spec.uses)
                 seed = _seed(ctx, p, step_type, inputs)
                 futures[spec.id] = _submit(
-                    ctx, tasks[spec.id], p, futures, inputs=inputs, seed=seed, run_id=run_id
+                    ctx,
+                    tasks[spec.id],
+                    p,
+                    futures,
+                    commits.get(spec.id),
+                    inputs=inputs,
+                    seed=seed,
+                    run_id=run_id,
                 )
             results: dict[str, StepResult] = {}
             failure: StepError | None = None

@@ -57,6 +57,10 @@ def joined(value: Any) -> Any:
     parts: list[StepResult] = value
     usage = [row for p in parts for row in p.metrics.get("model_usage", [])]
     metrics: dict[str, Any] = {"partitions": len(parts)}
+    for p in parts:  # counts add up over the slices (embedded, reused, staged, ...)
+        for key, value in p.metrics.items():
+            if isinstance(value, int) and not isinstance(value, bool) and key != "partitions":
+                metrics[key] = metrics.get(key, 0) + value
     if usage:
         metrics["model_usage"] = usage
     return StepResult(
@@ -93,3 +97,33 @@ class PartitionedFuture:
 
     def result(self) -> StepResult:
         return joined([p.result() for p in self.parts])  # type: ignore[no-any-return]
+
+
+class CommittedFuture:
+    """A staged step's slices and the one commit after them, seen by the flow body as one.
+
+    Its state is the first unfinished slice's (so a failure names the slice that
+    failed), else the commit's; its result is the commit's.
+    """
+
+    def __init__(self, parts: list[Any], commit: Any) -> None:
+        self.parts = parts
+        self.commit = commit
+
+    def wait(self) -> None:
+        for part in self.parts:
+            part.wait()
+        self.commit.wait()
+
+    @property
+    def state(self) -> Any:
+        for part in self.parts:
+            if not part.state.is_completed():
+                return part.state
+        return self.commit.state
+
+    def result(self) -> StepResult:
+        for part in self.parts:
+            if not part.state.is_completed():
+                part.result()  # raises the slice's own failure
+        return self.commit.result()  # type: ignore[no-any-return]

@@ -82,6 +82,8 @@ class StepType:
     check: StaticCheck | None = None
     fingerprint: Callable[[StepConfig, StepContext], str] | None = None
     partition: str | None = None
+    stage: Callable[[Any, StepContext], Any] | None = None
+    commit: Callable[[list[Any], StepContext], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, config: StepConfig, ctx: StepContext) -> Any:
@@ -107,6 +109,8 @@ def step(
     check: StaticCheck | None = None,
     fingerprint: Callable[[Any, StepContext], str] | None = None,
     partition: str | None = None,
+    stage: Callable[[Any, StepContext], Any] | None = None,
+    commit: Callable[[list[Any], StepContext], Any] | None = None,
 ) -> Callable[[Callable[..., Any]], StepType]:
     """Register a function as step type `name` (publish it under the `ragline.steps` entry point).
 
@@ -115,7 +119,10 @@ def step(
     see (e.g. the files a glob matches) to the step's cache key. `partition`
     names the list field a workflow may split across tasks (`partition:` on the
     step): the function then runs once per slice and downstream steps see the
-    outputs joined in order, so it must map each item on its own.
+    outputs joined in order, so it must map each item on its own. A step that
+    writes one shared thing (a table) gives `stage` and `commit` instead: each
+    slice runs `stage(config, ctx)`, and one task then runs `commit(staged, ctx)`
+    over the slices' results in order; its return value is the step's output.
     """
 
     def wrap(func: Callable[..., Any]) -> StepType:
@@ -129,6 +136,8 @@ def step(
             check=check,
             fingerprint=fingerprint,
             partition=partition,
+            stage=stage,
+            commit=commit,
         )
 
     return wrap

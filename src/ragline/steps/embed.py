@@ -15,7 +15,12 @@ from ragline.documents import Chunk
 from ragline.steps.base import ModelAlias, Ref, StepConfig, step
 from ragline.steps.context import StepContext
 from ragline.store.fields import searchable_text
-from ragline.store.vectors import EmbeddingCache, model_identity
+from ragline.store.vectors import (
+    EmbeddingCache,
+    RedisEmbeddingCache,
+    model_identity,
+    open_embedding_cache,
+)
 
 # Word pieces a model reads (special tokens included); the rest of a longer text is cut off.
 MODEL_WINDOWS = {"local/all-minilm-l6-v2": 256, "local/minilm": 256}
@@ -86,7 +91,7 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     import numpy as np
 
     identity = model_identity(ctx.workflow, config.model)
-    cache = EmbeddingCache(ctx.state_dir / "embeddings")
+    cache = open_embedding_cache(ctx.workflow, ctx.state_dir)
     try:
         texts = [searchable_text(c, title=config.include_title) for c in config.chunks]
         keys = [EmbeddingCache.key(identity, text) for text in texts]
@@ -114,7 +119,10 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
 
 
 def _embed_missing(
-    config: EmbedConfig, ctx: StepContext, todo: dict[str, str], cache: EmbeddingCache
+    config: EmbedConfig,
+    ctx: StepContext,
+    todo: dict[str, str],
+    cache: EmbeddingCache | RedisEmbeddingCache,
 ) -> dict[str, bytes]:
     import numpy as np
 

@@ -4,11 +4,16 @@ Idempotent by construction (chunk ids derive from content): new ids are
 inserted, ids a changed document no longer produces are deleted, and with
 `sync: true` so are the chunks of documents that are gone. An unchanged corpus
 writes nothing at all.
+
+With `partition:` the write is split in two (see `ragline.store.fragments`):
+each slice stages its new rows as uncommitted Lance fragments wherever it runs,
+and one commit task adds them all in a single transaction, deletes, and builds
+the indexes once. Exactly once across processes and machines, without a lock.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +23,7 @@ from ragline.steps.context import StepContext
 
 if TYPE_CHECKING:
     from ragline.store import ChunkTable
+    from ragline.store.fragments import Staged
 
 
 class IndexConfig(StepConfig):
@@ -73,7 +79,86 @@ def open_store(ctx: StepContext, alias: str) -> ChunkTable:
     )
 
 
-@step("index", config=IndexConfig, version="1", cache=False)
+class StagedSlice(BaseModel):
+    """What one slice of a partitioned `index` hands to the commit: no vectors."""
+
+    store: str
+    sync: bool
+    vector_index_threshold: int
+    model: str
+    alias: str
+    staged: Any
+
+
+def stage_index(config: IndexConfig, ctx: StepContext) -> StagedSlice:
+    """One slice: write the rows the committed table lacks as fragments, commit nothing."""
+    from ragline.store.fragments import stage
+    from ragline.store.identity import check_index
+    from ragline.store.vectors import model_name
+
+    table = open_store(ctx, config.store)
+    alias = _embedding_alias(ctx)
+    model = model_name(ctx.workflow, alias) if alias else ""
+    if model and config.chunks and table.table() is not None:  # never mix models in a table
+        check_index(config.store, table.embedding_model, model, alias)
+    staged = stage(table, config.chunks, model=model, alias=alias)
+    ctx.metrics.update(staged=staged.rows, fragments=len(staged.fragments))
+    ctx.logger.info(
+        "store %s: staged %d new row(s) of %d in %d fragment(s)",
+        config.store,
+        staged.rows,
+        len(staged.incoming),
+        len(staged.fragments),
+    )
+    return StagedSlice(
+        store=config.store,
+        sync=config.sync,
+        vector_index_threshold=config.vector_index_threshold,
+        model=model,
+        alias=alias,
+        staged=staged,
+    )
+
+
+def commit_index(slices: list[StagedSlice], ctx: StepContext) -> IndexResult:
+    """All slices' fragments in one transaction; then deletes, then the indexes, once."""
+    from ragline.store.fragments import commit
+
+    first = slices[0]
+    table = open_store(ctx, first.store)
+    staged: list[Staged] = [s.staged for s in slices]
+    report = commit(
+        table,
+        staged,
+        model=first.model,
+        alias=first.alias,
+        sync=first.sync,
+        vector_index_threshold=first.vector_index_threshold,
+    )
+    ctx.metrics.update(
+        added=report.added, deleted=report.deleted, rows=report.rows, partitions=len(slices)
+    )
+    ctx.logger.info(
+        "store %s: committed %d slice(s): %d added, %d deleted, %d unchanged, %d rows",
+        first.store,
+        len(slices),
+        report.added,
+        report.deleted,
+        report.unchanged,
+        report.rows,
+    )
+    return IndexResult(table=table.name, **vars(report))
+
+
+@step(
+    "index",
+    config=IndexConfig,
+    version="1",
+    cache=False,
+    partition="chunks",
+    stage=stage_index,
+    commit=commit_index,
+)
 def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
     """Diff against the table's ids under its write lock, then insert and delete in batches."""
     from ragline.llm.identity import alias_identity

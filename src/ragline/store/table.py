@@ -89,6 +89,7 @@ class ChunkTable:
         self.uri = uri
         self.name = name
         self.alias = alias or name
+        self.storage_options = dict(storage_options or {})
         self.db = lancedb.connect(uri, storage_options=storage_options or None)
         if _is_remote(uri):
             # Object stores have no file locks: serialise this machine's writers.

@@ -80,3 +80,51 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+class RedisEmbeddingCache:
+    """The same cache in the workflow's Redis (`cache: {type: redis}`): one for every worker.
+
+    A run spread over processes and machines embeds each text once, whichever
+    worker gets it: a worker's local SQLite file would be cold on every other
+    worker and on the next machine. Keys `<namespace>:vectors:<model>:<sha256>`,
+    values the float32 bytes; lookups are MGETs, stores a pipeline of SET NX.
+    """
+
+    BATCH = 1000
+
+    def __init__(self, url: str, namespace: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=30)
+        self._prefix = f"{namespace}:vectors:"
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        found: list[bytes | None] = []
+        for start in range(0, len(keys), self.BATCH):
+            batch = [self._prefix + k for k in keys[start : start + self.BATCH]]
+            found.extend(v if isinstance(v, bytes) else None for v in self._client.mget(batch))
+        return found
+
+    def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        for start in range(0, len(items), self.BATCH):
+            pipe = self._client.pipeline(transaction=False)
+            for key, vector in items[start : start + self.BATCH]:
+                pipe.set(self._prefix + key, vector, nx=True)
+            pipe.execute()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_embedding_cache(
+    workflow: Workflow, state_dir: Path
+) -> EmbeddingCache | RedisEmbeddingCache:
+    """Redis when the workflow's cache is Redis (shared by all workers), else the local file."""
+    if workflow.cache.type == "redis":
+        from ragline.llm.cache import DEFAULT_NAMESPACE, redis_url
+
+        return RedisEmbeddingCache(
+            redis_url(workflow.cache), workflow.cache.namespace or DEFAULT_NAMESPACE
+        )
+    return EmbeddingCache(state_dir / "embeddings")
