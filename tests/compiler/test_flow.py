@@ -43,14 +43,28 @@ def run(path: Path, registry: Registry, **params: Any) -> Any:
     return flow(**params, return_state=True)
 
 
-def task_runs(flow_run_id: UUID) -> dict[str, Any]:
-    """Task runs of a flow run by name, each with its state history (oldest first)."""
+def task_runs(
+    flow_run_id: UUID, wait_for: frozenset[str] | set[str] = frozenset(), timeout: float = 30
+) -> Any:
+    """Task runs of a flow run by name, each with its state history (oldest first).
+
+    Prefect 3 sends task-run states as events, which a busy server records a moment
+    after the flow returns: `wait_for` names the task runs to wait for, in a final state.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=100,
-        )
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                limit=100,
+            )
+            final = {r.name for r in runs if r.state is not None and r.state.is_final()}
+            if wait_for <= final or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         return {
             r.name: {
                 "run": r,
@@ -366,7 +380,7 @@ def test_a_failed_run_resumes_at_the_failed_step(
     first = run(path, registry)
     assert first.is_failed()
     assert executions(log) == ["one", "two", "three"]
-    first_runs = task_runs(first.state_details.flow_run_id)
+    first_runs = task_runs(first.state_details.flow_run_id, wait_for={"three"})
     assert first_runs["three"]["run"].state.is_failed()
     assert "four" not in first_runs or not first_runs["four"]["run"].state.is_completed()
 
@@ -374,7 +388,6 @@ def test_a_failed_run_resumes_at_the_failed_step(
     second = run(path, registry)
     assert second.result() == {"four": 1}
     assert executions(log) == ["three", "three", "four"]
-    states = {
-        n: r["run"].state.name for n, r in task_runs(second.state_details.flow_run_id).items()
-    }
+    second_runs = task_runs(second.state_details.flow_run_id, wait_for={"three", "four"})
+    states = {n: r["run"].state.name for n, r in second_runs.items()}
     assert states == {"one": "Cached", "two": "Cached", "three": "Completed", "four": "Completed"}
