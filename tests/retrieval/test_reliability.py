@@ -21,6 +21,7 @@ import pytest
 
 from ragline.compiler.flow import StepRecord, compile_workflow
 from ragline.spec.validate import load_workflow
+from ragline.store.table import SEARCH_COLUMN
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -216,7 +217,7 @@ def test_a_run_killed_while_indexing_is_completed_by_the_next_run(
     # The killed run never built the full-text index; the re-run must, or
     # fulltext and hybrid retrieval fail on this table.
     indexed_columns = {c for ix in table(project).list_indices() for c in ix.columns}
-    assert "text" in indexed_columns
+    assert SEARCH_COLUMN in indexed_columns  # title + text, what BM25 reads
 
 
 def test_two_runs_at_once_leave_no_duplicate_chunk_ids(project: Path, prefect: str) -> None:
