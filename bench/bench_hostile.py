@@ -38,9 +38,9 @@ def _line(chars: int) -> str:
 def _chunk_child(strategy: str, chars: int) -> dict[str, float]:
     from ragline.chunking import token_counter
     from ragline.documents import Document
+    from ragline.sdk.context import StepContext
     from ragline.spec.model import Workflow
     from ragline.steps.chunk import ChunkConfig, chunk
-    from ragline.steps.context import StepContext
 
     count = token_counter()
     count("warm up")
@@ -92,8 +92,8 @@ def _in_child(*args: str) -> dict[str, float]:
 
 
 def _loop_ingest() -> None:
+    from ragline.sdk.context import StepContext
     from ragline.spec.model import Workflow
-    from ragline.steps.context import StepContext
     from ragline.steps.ingest import IngestConfig, ingest
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -161,7 +161,7 @@ def write_corpus(folder: Path, n_docs: int) -> int:
 def run_flow(path: Path) -> tuple[float, dict[str, Any], list[Any]]:
     """One in-process run of the compiled flow: wall seconds, outputs, step records."""
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     records: list[Any] = []
     flow = compile_workflow(load_workflow(path), on_finish=lambda recs, outs: records.extend(recs))

@@ -49,7 +49,7 @@ outputs:
 RUN_SCRIPT = """
 import json, statistics, sys, time
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
+from ragline.validation.workflow import load_workflow
 flow = compile_workflow(load_workflow(sys.argv[1]))
 flow(n=0)  # warm-up: imports, database, flow registration
 times = []

@@ -29,7 +29,7 @@ from prefect import flow, task  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from ragline.compiler.flow import compile_workflow  # noqa: E402
-from ragline.spec.validate import load_workflow  # noqa: E402
+from ragline.validation.workflow import load_workflow  # noqa: E402
 
 STEPS = 8
 REPEAT = 7

@@ -141,7 +141,7 @@ def workflow(folder: Path, backend: str, corpus: str) -> Path:
 def ragline_warm(folder: Path, backend: str) -> tuple[float, list[str]]:
     """The compiled flow in this process after a one-document warm-up of the same steps."""
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     warm = folder / f"warm-{backend}"
     warm.mkdir()

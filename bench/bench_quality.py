@@ -145,9 +145,9 @@ def dense_run(table: Any, vectors: dict[str, list[float]], doc_of: Callable[[str
 
 def main() -> int:
     from ragline.llm.service import model_service
+    from ragline.sdk.context import RunServices, StepContext
     from ragline.spec.model import Workflow
     from ragline.steps.chunk import ChunkConfig, chunk
-    from ragline.steps.context import RunServices, StepContext
     from ragline.steps.embed import EmbedConfig, embed
     from ragline.steps.index import IndexConfig, index, open_store
     from ragline.steps.ingest import IngestConfig, ingest

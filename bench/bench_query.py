@@ -96,8 +96,8 @@ def build(folder: str, rows: int, words: list[str]) -> Any:
 
 def main() -> int:
     from ragline.llm.providers.minilm import embedding_model
+    from ragline.sdk.context import RunServices, StepContext
     from ragline.spec.model import Workflow
-    from ragline.steps.context import RunServices, StepContext
     from ragline.steps.retrieve import RetrieveConfig, retrieve
     from ragline.store.fusion import convex_fusion
 

@@ -99,8 +99,8 @@ def project(folder: Path, docs: list[dict[str, str]], address: str, parts: int) 
 
 def run(path: Path) -> tuple[float, dict[str, Any]]:
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
-    from ragline.steps.registry import default_registry
+    from ragline.sdk.registry import default_registry
+    from ragline.validation.workflow import load_workflow
 
     registry = default_registry()
     records: dict[str, Any] = {}

@@ -60,7 +60,7 @@ def chain_workflow(steps: int) -> str:
 
 def chains() -> bool:
     """Validate time per step for each chain length; True when it stays near linear."""
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     print(f"\n{'chain steps':>12}{'s (median)':>12}{'us/step':>10}{'x 1,000':>9}")
     per_step: dict[int, float] = {}

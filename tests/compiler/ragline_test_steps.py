@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ragline.errors import StepError
-from ragline.steps import Ref, StepConfig, StepContext, step
+from ragline.sdk import Ref, StepConfig, StepContext, step
 
 
 class Span(BaseModel):

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry, discover
+from ragline.sdk.registry import Registry, discover
 from ragline.testing.fixtures import TEST_KEY_ENV, fake_deployments, write_workflow
 from ragline.testing.openai_server import FakeOpenAI
+from ragline.validation.workflow import load_workflow
 
 HERE = Path(__file__).resolve().parent
 PROMPTS = HERE.parent.parent / "workflows" / "prompts"

@@ -17,8 +17,8 @@ from prefect.client.schemas.sorting import TaskRunSort
 
 from ragline.compiler.flow import compile_workflow
 from ragline.errors import StepError
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry, discover
+from ragline.sdk.registry import Registry, discover
+from ragline.validation.workflow import load_workflow
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import default_registry
+from ragline.sdk.registry import default_registry
 from ragline.store import open_chunk_table
+from ragline.validation.workflow import load_workflow
 
 pytestmark = pytest.mark.integration
 

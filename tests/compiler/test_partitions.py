@@ -15,8 +15,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import TaskRunSort
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import default_registry
+from ragline.sdk.registry import default_registry
+from ragline.validation.workflow import load_workflow
 
 pytestmark = pytest.mark.integration
 

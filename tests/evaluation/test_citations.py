@@ -10,8 +10,8 @@ import yaml
 
 from ragline.evaluation.metrics import groundedness
 from ragline.prompts.contexts import as_contexts, cite
+from ragline.sdk.context import StepContext
 from ragline.steps.chunk import ChunkConfig, chunk
-from ragline.steps.context import StepContext
 from ragline.steps.ingest import IngestConfig, ingest
 from ragline.testing.fixtures import workflow_model
 

@@ -10,7 +10,7 @@ import pytest
 from ragline.documents import RetrievedChunk
 from ragline.errors import StepError
 from ragline.evaluation import metrics as m
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
 from ragline.steps.evaluate import EvaluateConfig, evaluate
 from ragline.testing.fixtures import workflow_model
 

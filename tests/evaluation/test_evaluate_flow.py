@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
+from ragline.validation.workflow import load_workflow
 
 WORKFLOW = """\
 apiVersion: ragline/v1

@@ -17,7 +17,7 @@ from ragline.evaluation.expectations import (
     build_fields_table,
     run_suite,
 )
-from ragline.spec.validate import validate_file
+from ragline.validation.workflow import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests/data/invalid/bad_expectation_arguments.yaml"
@@ -88,7 +88,7 @@ def test_a_missing_column_fails_with_gx_reason_and_the_columns_there_are() -> No
 def test_the_evaluate_step_says_why_gx_could_not_evaluate_an_expectation(
     tmp_path: Path,
 ) -> None:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
     from ragline.steps.evaluate import EvaluateConfig, evaluate
     from ragline.testing.fixtures import workflow_model
 

@@ -10,8 +10,8 @@ from ragline.documents import RetrievedChunk
 from ragline.errors import StepError
 from ragline.evaluation.judge import parse_score
 from ragline.llm.types import Prompt
+from ragline.sdk.context import RunInfo, StepContext
 from ragline.spec.model import Workflow
-from ragline.steps.context import RunInfo, StepContext
 from ragline.steps.evaluate import EvaluateConfig, evaluate
 
 CHECKED = """\

@@ -11,9 +11,9 @@ import yaml
 
 from ragline.compiler.flow import compile_workflow
 from ragline.errors import StepError
-from ragline.spec.validate import load_workflow
 from ragline.testing.fixtures import fake_deployments, write_workflow
 from ragline.testing.openai_server import FakeOpenAI
+from ragline.validation.workflow import load_workflow
 
 TEMPLATE = """\
 ---
@@ -270,7 +270,7 @@ def test_structured_output_that_stays_invalid_fails_clearly(
 def test_streaming_logs_the_answer_as_it_arrives(
     tmp_path: Path, openai_server: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
     from ragline.steps.generate import GenerateConfig, generate
     from ragline.testing.fixtures import workflow_model
 

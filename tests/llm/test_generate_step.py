@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
 from ragline.steps.generate import GenerateConfig, generate
 from ragline.testing.fixtures import fake_deployments, workflow_model
 from ragline.testing.openai_server import FakeOpenAI
@@ -86,8 +86,8 @@ def test_an_alias_identity_follows_the_alias_and_its_fallbacks_only() -> None:
 
 def test_validate_rejects_a_response_format_that_is_not_json_schema(tmp_path: Path) -> None:
     from ragline.errors import WorkflowError
-    from ragline.spec.validate import load_workflow
     from ragline.testing.fixtures import write_workflow
+    from ragline.validation.workflow import load_workflow
 
     path = write_workflow(
         tmp_path,

@@ -10,9 +10,9 @@ import pytest
 from ragline.compiler.flow import compile_workflow
 from ragline.errors import StepError
 from ragline.llm.providers.extractive import NO_ANSWER
-from ragline.spec.validate import load_workflow
 from ragline.testing.fixtures import fake_deployments, write_workflow
 from ragline.testing.openai_server import FakeOpenAI
+from ragline.validation.workflow import load_workflow
 
 PROMPT = [
     {"role": "system", "content": "Answer only from the contexts."},

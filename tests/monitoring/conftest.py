@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragline.steps.registry import Registry, discover
+from ragline.sdk.registry import Registry, discover
 
 HERE = Path(__file__).resolve().parent
 COMPILER_TESTS = HERE.parent / "compiler"

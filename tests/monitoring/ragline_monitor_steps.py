@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ragline.steps import StepConfig, StepContext, step
+from ragline.sdk import StepConfig, StepContext, step
 
 
 class ProgressConfig(StepConfig):

@@ -8,8 +8,8 @@ import os
 import time
 
 from ragline.documents import Chunk
-from ragline.steps import StepConfig, StepContext, step
-from ragline.steps.base import Ref
+from ragline.sdk import StepConfig, StepContext, step
+from ragline.sdk.step import Ref
 
 
 class SlowVectorsConfig(StepConfig):

@@ -13,10 +13,10 @@ import yaml
 from monitoring_helpers import flow_run_artifacts
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry
+from ragline.sdk.registry import Registry
 from ragline.testing.fixtures import TEST_KEY_ENV, fake_deployments
 from ragline.testing.openai_server import FakeOpenAI
+from ragline.validation.workflow import load_workflow
 
 
 def reported_workflow(folder: Path, fake: FakeOpenAI, *, gate: float = 0.5) -> Path:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry
+from ragline.sdk.registry import Registry
+from ragline.validation.workflow import load_workflow
 
 STEPS = """\
     apiVersion: ragline/v1

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry
+from ragline.sdk.registry import Registry
 from ragline.testing.dask_cluster import LocalDaskCluster, local_dask_cluster
 from ragline.testing.prefect_server import free_port
+from ragline.validation.workflow import load_workflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ragline.monitoring.doctor import (
+from ragline.ops.doctor import (
     check_model,
     check_prefect_api,
     check_prefect_database,

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import Registry, discover
+from ragline.sdk.registry import Registry, discover
 from ragline.store import open_chunk_table
 from ragline.testing.dask_cluster import LocalDaskCluster, local_dask_cluster
+from ragline.validation.workflow import load_workflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ragline.steps.base import StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import StepConfig, step
 
 
 class WaitConfig(StepConfig):

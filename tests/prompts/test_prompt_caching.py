@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ragline.compiler.flow import compile_workflow
-from ragline.spec.validate import load_workflow
 from ragline.testing.fixtures import write_workflow
+from ragline.validation.workflow import load_workflow
 
 
 def test_editing_the_template_file_reruns_the_prompt_step(tmp_path: Path, prefect: str) -> None:

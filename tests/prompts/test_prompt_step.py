@@ -8,11 +8,11 @@ import pytest
 
 from ragline.documents import RetrievedChunk
 from ragline.errors import StepError, WorkflowError
+from ragline.sdk.context import StepContext
 from ragline.spec.model import Workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.context import StepContext
 from ragline.steps.prompt import PromptConfig, prompt
 from ragline.testing.fixtures import write_workflow
+from ragline.validation.workflow import load_workflow
 
 ANSWER = """\
 ---

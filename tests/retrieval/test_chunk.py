@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from ragline.chunking import split_recursive, token_counter
 from ragline.documents import Chunk, Document
+from ragline.sdk.context import StepContext
 from ragline.spec.model import Workflow
 from ragline.steps.chunk import ChunkConfig, chunk
-from ragline.steps.context import StepContext
 
 WORKFLOW = Workflow.model_validate(
     {"apiVersion": "ragline/v1", "name": "t", "steps": [{"id": "chunk", "uses": "chunk"}]}

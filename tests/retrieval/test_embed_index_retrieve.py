@@ -12,9 +12,8 @@ import pytest
 from ragline.compiler.flow import StepRecord, compile_workflow
 from ragline.documents import Chunk
 from ragline.errors import ConfigError, StepError
+from ragline.sdk.context import RunServices, StepContext
 from ragline.spec.model import Workflow
-from ragline.spec.validate import load_workflow
-from ragline.steps.context import RunServices, StepContext
 from ragline.steps.embed import EmbedConfig, embed
 from ragline.steps.index import IndexConfig, index
 from ragline.steps.retrieve import RetrieveConfig, retrieve
@@ -22,6 +21,7 @@ from ragline.store import where_sql
 from ragline.store.vectors import EmbeddingCache
 from ragline.testing.fixtures import TEST_KEY_ENV, fake_deployments, write_workflow
 from ragline.testing.openai_server import FakeOpenAI
+from ragline.validation.workflow import load_workflow
 
 CHUNKS: list[dict[str, Any]] = [
     {

@@ -14,8 +14,8 @@ import pytest
 from ragline.documents import Chunk
 from ragline.errors import StepError
 from ragline.llm.providers import onnx_minilm
+from ragline.sdk.context import RunServices, StepContext
 from ragline.spec.model import Workflow
-from ragline.steps.context import RunServices, StepContext
 from ragline.steps.embed import EmbedConfig, embed
 from ragline.steps.index import IndexConfig, index
 from ragline.steps.retrieve import RetrieveConfig, retrieve

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ragline.documents import Chunk
+from ragline.sdk.context import StepContext
 from ragline.spec.model import Workflow
-from ragline.steps.context import StepContext
 from ragline.steps.ingest import IngestConfig, ingest
 from ragline.store.fields import own_title, searchable_text
 
@@ -120,7 +120,7 @@ def test_embed_puts_the_records_own_title_before_each_chunk(tmp_path: Path) -> N
     import numpy as np
 
     from ragline.llm.providers import minilm
-    from ragline.steps.context import RunServices
+    from ragline.sdk.context import RunServices
     from ragline.steps.embed import EmbedConfig, embed
 
     workflow = Workflow.model_validate(

@@ -12,8 +12,8 @@ import pytest
 
 from ragline.errors import StepError
 from ragline.ingest import discover
+from ragline.sdk.context import StepContext
 from ragline.spec.model import Workflow
-from ragline.steps.context import StepContext
 from ragline.steps.ingest import IngestConfig, ingest
 
 WORKFLOW = Workflow.model_validate(

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import StepRecord, compile_workflow
-from ragline.spec.validate import load_workflow
 from ragline.store.table import SEARCH_COLUMN
+from ragline.validation.workflow import load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -9,9 +9,9 @@ import pytest
 
 from ragline.documents import Chunk
 from ragline.errors import ConfigError, StepError
+from ragline.sdk.context import RunServices, StepContext
 from ragline.spec.model import Workflow
 from ragline.steps.chunk import chunk_id
-from ragline.steps.context import RunServices, StepContext
 from ragline.steps.embed import EmbedConfig, embed
 from ragline.steps.index import IndexConfig, index
 from ragline.steps.retrieve import RetrieveConfig, retrieve

@@ -8,7 +8,7 @@ import pytest
 
 from ragline.errors import StepError
 from ragline.safety.checks import CHECKS
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
 from ragline.steps.safety_check import SafetyCheckConfig, safety_check
 from ragline.testing.fixtures import workflow_model
 

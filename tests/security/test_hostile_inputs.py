@@ -24,9 +24,9 @@ from pydantic import BaseModel
 
 from ragline.errors import ConfigError, StepError
 from ragline.llm.redact import register_secret
+from ragline.sdk.context import StepContext
 from ragline.spec.expressions import ExpressionError, MissingValue, follow, resolve
 from ragline.spec.model import Workflow
-from ragline.steps.context import StepContext
 from ragline.steps.prompt import PromptConfig, prompt
 from ragline.testing.fixtures import TEST_KEY_ENV, fake_deployments, write_workflow
 from ragline.testing.openai_server import FakeOpenAI
@@ -146,7 +146,7 @@ def test_a_parameter_inside_inline_template_text_is_data_not_template_code(
     tmp_path: Path, prefect: str
 ) -> None:
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     path = write_workflow(
         tmp_path,
@@ -222,7 +222,7 @@ def test_a_key_echoed_in_a_model_answer_is_masked_in_the_output_and_the_cache(
     tmp_path: Path, prefect: str, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     key = f"sk-echo-{uuid.uuid4().hex}"
     monkeypatch.setenv(TEST_KEY_ENV, key)
@@ -260,7 +260,7 @@ def test_the_value_of_a_models_key_never_reaches_a_prompt_or_a_model_request(
     tmp_path: Path, prefect: str, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ragline.compiler.flow import compile_workflow
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     key = f"sk-same-{uuid.uuid4().hex}"
     monkeypatch.setenv(TEST_KEY_ENV, key)

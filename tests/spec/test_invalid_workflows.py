@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from ragline.errors import WorkflowError
+from ragline.sdk.registry import default_registry
 from ragline.spec.loader import MAX_WORKFLOW_BYTES
-from ragline.spec.validate import load_workflow
-from ragline.steps.registry import default_registry
+from ragline.validation.workflow import load_workflow
 
 INVALID = Path(__file__).resolve().parents[1] / "data" / "invalid"
 CASES = sorted(p.stem for p in INVALID.glob("*.expected"))

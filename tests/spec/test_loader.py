@@ -9,7 +9,7 @@ import pytest
 
 from ragline.errors import WorkflowError
 from ragline.spec.loader import MAX_NESTING, format_path, load_yaml_text
-from ragline.spec.validate import load_workflow
+from ragline.validation.workflow import load_workflow
 
 TEXT = """\
 apiVersion: ragline/v1

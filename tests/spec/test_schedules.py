@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ragline.spec.schedules import cron_problem, rrule_problem, timezone_problem
-from ragline.spec.validate import validate_file
+from ragline.validation.workflow import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,7 @@ def test_deploy_reports_a_bad_cron_and_timezone_each_at_its_own_key_too() -> Non
     from ragline.ops.schedules import deployment_schedules
     from ragline.spec.loader import load_yaml_text
     from ragline.spec.model import Workflow
-    from ragline.spec.validate import LoadedWorkflow
+    from ragline.validation.workflow import LoadedWorkflow
 
     source = load_yaml_text(
         "apiVersion: ragline/v1\nname: s\nsteps:\n  - {id: a, uses: value, with: {value: 1}}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragline.spec.validate import validate_file
+from ragline.validation.workflow import validate_file
 
 
 def test_an_output_field_is_checked_against_the_step_it_names_after_a_broken_step(

@@ -13,8 +13,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import ragline.steps
-from ragline.steps.base import StepType
-from ragline.steps.registry import ENTRY_POINT_GROUP
+from ragline.sdk.registry import ENTRY_POINT_GROUP
+from ragline.sdk.step import StepType
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import pytest
 from ragline_example.regex_extract import RegexExtractConfig, regex_extract
 
 from ragline.errors import WorkflowError
-from ragline.spec.validate import load_workflow
-from ragline.steps import StepContext
-from ragline.steps.registry import discover
+from ragline.sdk import StepContext
+from ragline.sdk.registry import discover
+from ragline.validation.workflow import load_workflow
 
 
 def _context(tmp_path: Path) -> StepContext:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ragline.errors import WorkflowError
 
 if TYPE_CHECKING:
-    from ragline.monitoring.doctor import Check
+    from ragline.ops.doctor import Check
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_check(check: Callable[[], Check | None]) -> Check | None:
-    from ragline.monitoring.doctor import Check
+    from ragline.ops.doctor import Check
 
     try:
         return check()
@@ -43,7 +43,7 @@ def _run_all(checks: Iterable[Callable[[], Check | None]]) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     loaded = []
     problems: list[WorkflowError] = []
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pathlib import Path
 
-    from ragline.monitoring.doctor import (
+    from ragline.ops.doctor import (
         check_disk,
         check_prefect_api,
         check_prefect_database,

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ragline.compiler.plan import mermaid
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     print(mermaid(load_workflow(args.path).workflow), end="")
     return 0

@@ -54,7 +54,7 @@ def _jsonable(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from ragline.spec.inputs import check_parameters, parse_assignments
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     loaded = load_workflow(args.path)
     try:
@@ -184,7 +184,7 @@ def _run_recorded(flow: Any, params: dict[str, Any], url: str) -> Any:
 
 def _failure(state: Any) -> StepError:
     """The StepError a failed run raised (anything else is classified as one)."""
-    from ragline.compiler.failures import as_step_error
+    from ragline.errors.classify import as_step_error
 
     try:
         state.result(raise_on_failure=True)

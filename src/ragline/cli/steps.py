@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ragline.sdk.registry import default_registry
     from ragline.spec.outputs import type_name
-    from ragline.steps.registry import default_registry
 
     registry = default_registry()
     rows: list[dict[str, Any]] = []

@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     from ragline.suites.report import table, write_json, write_junit
-    from ragline.suites.runner import CaseResult, run_suite
+    from ragline.suites.results import CaseResult
+    from ragline.suites.runner import run_suite
 
     def progress(result: CaseResult) -> None:
         if not args.quiet:

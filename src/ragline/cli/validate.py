@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     failed = 0
     for path in args.paths:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ragline.compiler.fingerprint import digest
+from ragline.compiler.records import StepResult
 
 if TYPE_CHECKING:
-    from ragline.compiler.flow import StepResult
+    from ragline.sdk.step import StepType
     from ragline.spec.model import Partition, StepSpec, Workflow
-    from ragline.steps.base import StepType
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,14 @@ def partition_of(spec: StepSpec, step_type: StepType, workflow: Workflow) -> Par
     return spec.partition or workflow.defaults.partition
 
 
+def slice_config(config: Any, step_type: StepType, part: Part) -> Any:
+    """The config of one partition: its share of the step's list field."""
+    field_name = str(step_type.partition)
+    items = list(getattr(config, field_name))
+    lo, hi = part.bounds(len(items))
+    return config.model_copy(update={field_name: items[lo:hi]})
+
+
 def part_count(partition: Partition, length: int | None) -> int:
     if partition.count is not None:
         return partition.count
@@ -52,8 +60,6 @@ def joined(value: Any) -> Any:
     """An upstream value as one StepResult: partitions joined in order, or as it is."""
     if not isinstance(value, list):
         return value
-    from ragline.compiler.flow import StepResult
-
     parts: list[StepResult] = value
     usage = [row for p in parts for row in p.metrics.get("model_usage", [])]
     metrics: dict[str, Any] = {"partitions": len(parts)}

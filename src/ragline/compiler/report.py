@@ -24,7 +24,7 @@ from ragline.monitoring.events import emit
 from ragline.spec.model import Workflow
 
 if TYPE_CHECKING:
-    from ragline.compiler.flow import StepRecord
+    from ragline.compiler.records import StepRecord
 
 
 @dataclass
@@ -100,7 +100,7 @@ def summary_markdown(workflow: Workflow, records: list[StepRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _artifact_key(text: str) -> str:
+def artifact_key(text: str) -> str:
     # Prefect artifact keys: lowercase letters, digits and dashes only.
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "artifact"
 
@@ -145,7 +145,7 @@ def publish_artifact(
 ) -> None:
     name = str(artifact.get("key", "report"))
     # Steps often name artifacts after themselves already ("safety-safety" otherwise).
-    key = _artifact_key(name if name.startswith(f"{step_id}-") else f"{step_id}-{name}")
+    key = artifact_key(name if name.startswith(f"{step_id}-") else f"{step_id}-{name}")
     description = artifact.get("description") or f"{name} of step {step_id}"
     if artifact.get("kind") == "table":
         table_fn(table=artifact["data"], key=key, description=description)

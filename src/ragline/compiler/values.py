@@ -20,8 +20,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ragline.llm.redact import register_secret
+from ragline.sdk.step import TemplateSource
 from ragline.spec.expressions import MissingValue, bind_as_variables, looks_secret, resolve
-from ragline.steps.base import TemplateSource
 
 
 class Environment(Mapping[str, str]):

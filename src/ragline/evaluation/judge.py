@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ragline.errors import ErrorCategory, StepError
 
 if TYPE_CHECKING:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
 
 QUESTIONS = {
     "faithfulness": (

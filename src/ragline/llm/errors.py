@@ -74,7 +74,7 @@ def model_error(exc: BaseException, alias: str, metadata: dict[str, Any]) -> Bas
     """A StepError for a failed model call (ragline's own errors pass through)."""
     if isinstance(exc, RaglineError):
         return exc
-    from ragline.compiler.failures import as_step_error
+    from ragline.errors.classify import as_step_error
 
     classified = as_step_error(exc, "")
     info = metadata.get("model_info")

@@ -1,8 +1,13 @@
-"""The `generate` step's work: call, validate structured output, record usage."""
+"""One model call with a validated answer: call, check structured output, record usage.
+
+Takes a `GenerationRequest` of plain values; the `generate` step is where its
+YAML config becomes one.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ErrorCategory, StepError
@@ -10,8 +15,20 @@ from ragline.llm.service import Completion, model_service
 from ragline.llm.types import Generation
 
 if TYPE_CHECKING:
-    from ragline.steps.context import StepContext
-    from ragline.steps.generate import GenerateConfig
+    from ragline.sdk.context import StepContext
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to ask which model alias, and how."""
+
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    response_format: dict[str, Any] | None = None
+    stream: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _response_format(schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +59,7 @@ def parse_json(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 def run_generation(
-    config: GenerateConfig, messages: list[dict[str, str]], ctx: StepContext
+    config: GenerationRequest, messages: list[dict[str, str]], ctx: StepContext
 ) -> Generation:
     service = model_service(ctx)
     schema = config.response_format

@@ -24,8 +24,8 @@ from ragline.llm.types import Usage
 from ragline.llm.writeback import CacheWriter, shared_writer
 
 if TYPE_CHECKING:
+    from ragline.sdk.context import StepContext
     from ragline.spec.model import Workflow
-    from ragline.steps.context import StepContext
 
 SERVICE_KEY = "ragline.llm.service"
 

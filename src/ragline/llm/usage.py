@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ragline.llm.types import Usage
 
 if TYPE_CHECKING:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
 
 
 def usage_row(alias: str, usage: Usage) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def plan_all(
     paths: Sequence[str], *, name: str, work_pool: str | None, debug: bool = False
 ) -> list[DeploymentPlan]:
     """Every workflow validated and planned, or PlanningFailed after printing each problem."""
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     plans: list[DeploymentPlan] = []
     failed = False

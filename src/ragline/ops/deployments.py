@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ragline.ops.parameters import parameter_schema
 from ragline.ops.project import CodeLocation, locate
 from ragline.ops.schedules import deployment_schedules
-from ragline.spec.validate import LoadedWorkflow
+from ragline.validation.workflow import LoadedWorkflow
 
 Outcome = Literal["created", "updated", "unchanged", "resumed"]
 PULL_STEP = "ragline.ops.entrypoint.use_workflow"

@@ -87,7 +87,7 @@ def deployment_flow() -> Any:
             hint="to run a workflow directly, use `ragline run PATH`",
         )
     name = os.environ.get(ENV_NAME) or Path(path).stem
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     if not Path(path).is_file():
         return _failing_flow(

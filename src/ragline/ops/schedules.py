@@ -16,7 +16,7 @@ from ragline.errors import Diagnostic, WorkflowError
 from ragline.spec.loader import JsonPath
 from ragline.spec.model import Schedule
 from ragline.spec.schedules import schedule_problems
-from ragline.spec.validate import LoadedWorkflow
+from ragline.validation.workflow import LoadedWorkflow
 
 
 def _kind(schedule: Schedule) -> str:

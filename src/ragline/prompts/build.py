@@ -1,8 +1,13 @@
-"""What the `prompt` step does, apart from its config: load, render, fit, record."""
+"""A prompt built from a template: load (confined), render, fit the token budget, record.
+
+Takes a `PromptRequest` of plain values; the `prompt` step is where its YAML
+config becomes one.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ErrorCategory, StepError
@@ -12,11 +17,24 @@ from ragline.prompts.render import PromptError, render_text, split_messages
 from ragline.prompts.templates import Template, inline_template, load_confined, template_roots
 
 if TYPE_CHECKING:
-    from ragline.steps.context import StepContext
-    from ragline.steps.prompt import PromptConfig
+    from ragline.sdk.context import StepContext
 
 
-def _templates(config: PromptConfig, ctx: StepContext) -> list[tuple[str | None, Template]]:
+@dataclass(frozen=True)
+class PromptRequest:
+    """Exactly one of `template` (a file), `text` or `messages` ((role, template text) pairs)."""
+
+    template: str | None = None
+    text: str | None = None
+    messages: list[tuple[str, str]] | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    roots: list[str] | None = None
+    contexts_var: str = "contexts"
+    max_input_tokens: int | None = None
+    model: str | None = None
+
+
+def _templates(config: PromptRequest, ctx: StepContext) -> list[tuple[str | None, Template]]:
     """(role or None for a whole template, template) in message order."""
     roots = template_roots(ctx.workflow_dir, config.roots)
     if config.template is not None:
@@ -24,8 +42,8 @@ def _templates(config: PromptConfig, ctx: StepContext) -> list[tuple[str | None,
     if config.text is not None:
         return [(None, inline_template(config.text, "with.text", roots))]
     return [
-        (m.role, inline_template(m.content, f"with.messages[{i}]", roots))
-        for i, m in enumerate(config.messages or [])
+        (role, inline_template(content, f"with.messages[{i}]", roots))
+        for i, (role, content) in enumerate(config.messages or [])
     ]
 
 
@@ -40,7 +58,7 @@ def _render(parts: list[tuple[str | None, Template]], values: dict[str, Any]) ->
     return messages
 
 
-def _budget(config: PromptConfig, ctx: StepContext) -> tuple[int | None, str]:
+def _budget(config: PromptRequest, ctx: StepContext) -> tuple[int | None, str]:
     """(max input tokens, model name for the tokenizer)."""
     limit = config.max_input_tokens
     model = "gpt-3.5-turbo"
@@ -52,7 +70,7 @@ def _budget(config: PromptConfig, ctx: StepContext) -> tuple[int | None, str]:
     return limit, model
 
 
-def build_prompt(config: PromptConfig, ctx: StepContext) -> Prompt:
+def build_prompt(config: PromptRequest, ctx: StepContext) -> Prompt:
     parts = _templates(config, ctx)
     values = dict(config.vars)
     has_contexts = config.contexts_var in values

@@ -1,10 +1,10 @@
-"""Workflow files: load with positions, validate, and type.
+"""The workflow format: YAML loaded with positions, the typed model, expressions.
 
-Nothing here imports prefect, litellm or lancedb (an import-linter contract
-keeps it so): validation must stay fast and runnable anywhere.
+The lowest layer of ragline. Nothing here imports prefect, litellm or lancedb
+(an import-linter contract keeps it so), nor the step SDK: checking a workflow
+against the registered step types is `ragline.validation`'s job.
 """
 
 from ragline.spec.loader import LoadedYaml, load_yaml_file, load_yaml_text
-from ragline.spec.validate import load_workflow, validate_file
 
-__all__ = ["LoadedYaml", "load_workflow", "load_yaml_file", "load_yaml_text", "validate_file"]
+__all__ = ["LoadedYaml", "load_yaml_file", "load_yaml_text"]

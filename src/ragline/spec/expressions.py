@@ -19,6 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# Raised here; defined with the other errors so classifying one needs no spec import.
+from ragline.errors import MissingValue as MissingValue
+
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 _WHOLE = re.compile(r"^\s*\$\{\{(.*?)\}\}\s*$")
 _SEGMENT = re.compile(r"\.([A-Za-z][A-Za-z0-9_-]*)|\[(\d+)\]")
@@ -133,10 +136,6 @@ def walk_strings(value: Any, path: tuple[Part, ...] = ()) -> Iterator[tuple[tupl
 
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and bool(_WHOLE.match(value))
-
-
-class MissingValue(LookupError):
-    pass
 
 
 def _declared_fields(model: BaseModel) -> dict[str, str]:

@@ -1,17 +1,40 @@
-"""Step types: the public pieces a built-in or plugin step is made of."""
+"""The built-in step types, one per module, each registered as a plugin would be.
 
-from ragline.steps.base import AliasOf, ModelAlias, Ref, StepConfig, StepType, StoreAlias, step
-from ragline.steps.context import RunInfo, RunServices, StepContext
+They are written against the step SDK (`ragline.sdk`) and nothing else of the
+run machinery. Importing a name of the SDK from here still works for plugins
+written before the SDK had its own package, with a DeprecationWarning.
+"""
 
-__all__ = [
-    "AliasOf",
-    "ModelAlias",
-    "Ref",
-    "RunInfo",
-    "RunServices",
-    "StepConfig",
-    "StepContext",
-    "StepType",
-    "StoreAlias",
-    "step",
-]
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+_MOVED_TO_SDK = frozenset(
+    {
+        "AliasOf",
+        "ModelAlias",
+        "Ref",
+        "RunInfo",
+        "RunServices",
+        "StepConfig",
+        "StepContext",
+        "StepType",
+        "StoreAlias",
+        "TemplateSource",
+        "step",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_SDK:
+        warnings.warn(
+            f"import {name} from ragline.sdk (ragline.steps holds the built-in steps)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        import ragline.sdk
+
+        return getattr(ragline.sdk, name)
+    raise AttributeError(f"module 'ragline.steps' has no attribute {name!r}")

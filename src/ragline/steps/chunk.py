@@ -27,8 +27,8 @@ from ragline.chunking import (
 )
 from ragline.chunking import token_counter as make_token_counter
 from ragline.documents import Chunk, Document
-from ragline.steps.base import Ref, StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import Ref, StepConfig, step
 
 # all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]; 224 leaves
 # 30 for a title (90% of SciFact's titles are shorter), so title + chunk is embedded whole.

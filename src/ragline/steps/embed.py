@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import Field
 
 from ragline.documents import Chunk
-from ragline.steps.base import ModelAlias, Ref, StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import ModelAlias, Ref, StepConfig, step
 from ragline.store.fields import searchable_text
 from ragline.store.vectors import (
     EmbeddingCache,

@@ -20,8 +20,8 @@ from ragline.errors import ErrorCategory, StepError
 from ragline.evaluation import metrics as m
 from ragline.evaluation.expectations import ExpectationOutcome
 from ragline.llm.types import Generation, Prompt
-from ragline.steps.base import ModelAlias, StepConfig, StoreAlias, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import ModelAlias, StepConfig, StoreAlias, step
 
 METRICS = (
     "mrr",

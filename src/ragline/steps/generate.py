@@ -15,8 +15,8 @@ from typing import Any, Self
 from pydantic import Field, NonNegativeFloat, PositiveInt, model_validator
 
 from ragline.llm.types import Generation, Message, Prompt
-from ragline.steps.base import ModelAlias, StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import ModelAlias, StepConfig, step
 
 
 class GenerateConfig(StepConfig):
@@ -92,6 +92,15 @@ def check_generate(
 )
 def generate(config: GenerateConfig, ctx: StepContext) -> Generation:
     """Call a model alias through the LiteLLM Router and return its answer."""
-    from ragline.llm.generation import run_generation
+    from ragline.llm.generation import GenerationRequest, run_generation
 
-    return run_generation(config, _messages(config), ctx)
+    request = GenerationRequest(
+        model=config.model,
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+        stop=config.stop,
+        response_format=config.response_format,
+        stream=config.stream,
+        params=config.params,
+    )
+    return run_generation(request, _messages(config), ctx)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from ragline.documents import Chunk
-from ragline.steps.base import Ref, StepConfig, StoreAlias, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import Ref, StepConfig, StoreAlias, step
 
 if TYPE_CHECKING:
     from ragline.store import ChunkTable

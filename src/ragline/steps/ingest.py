@@ -25,8 +25,8 @@ from ragline.errors import ErrorCategory, StepError
 from ragline.ingest import FORMATS, FileProblem, discover, read_file
 from ragline.ingest.discover import OUTSIDE_ROOTS, SYMLINK_LOOP, Discovery
 from ragline.ingest.readers import ReadOptions, UnreadableFile
-from ragline.steps.base import StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import StepConfig, step
 
 Format = Literal["text", "markdown", "html", "pdf", "json", "jsonl", "csv"]
 

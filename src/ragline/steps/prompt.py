@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from ragline.llm.types import Prompt
-from ragline.steps.base import ModelAlias, StepConfig, TemplateSource, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import ModelAlias, StepConfig, TemplateSource, step
 
 
 class MessageTemplate(BaseModel):
@@ -161,6 +161,16 @@ def prompt_fingerprint(config: PromptConfig, ctx: StepContext) -> str:
 )
 def prompt(config: PromptConfig, ctx: StepContext) -> Prompt:
     """Render a prompt template (file or inline) into text and chat messages."""
-    from ragline.prompts.build import build_prompt
+    from ragline.prompts.build import PromptRequest, build_prompt
 
-    return build_prompt(config, ctx)
+    request = PromptRequest(
+        template=config.template,
+        text=config.text,
+        messages=[(m.role, m.content) for m in config.messages] if config.messages else None,
+        vars=config.vars,
+        roots=config.roots,
+        contexts_var=config.contexts_var,
+        max_input_tokens=config.max_input_tokens,
+        model=config.model,
+    )
+    return build_prompt(request, ctx)

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from ragline.documents import RetrievedChunk
 from ragline.errors import ErrorCategory, StepError
-from ragline.steps.base import ModelAlias, StepConfig, StoreAlias, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import ModelAlias, StepConfig, StoreAlias, step
 from ragline.steps.index import open_store
 
 # Each list handed to the fusion is this many times deeper than k (at least 50).

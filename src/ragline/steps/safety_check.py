@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from ragline.errors import ErrorCategory, StepError
 from ragline.safety.checks import KINDS, Finding, redact, run_checks
-from ragline.steps.base import StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import StepConfig, step
 
 CheckName = Literal["pii", "injection", "toxicity", "malicious_code", "secrets"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import Field
 
-from ragline.steps.base import StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import StepConfig, step
 
 
 class ValueConfig(StepConfig):

@@ -18,7 +18,6 @@ from pydantic import TypeAdapter, ValidationError
 from ragline.errors import Diagnostic, ParameterError, WorkflowError
 from ragline.spec.diagnostics import did_you_mean
 from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
-from ragline.spec.validate import LoadedWorkflow
 from ragline.suites.model import (
     ASSERTION_MODELS,
     WITHOUT_OUTPUT,
@@ -29,6 +28,7 @@ from ragline.suites.model import (
 )
 from ragline.suites.problems import parse_spec, pydantic_problems
 from ragline.suites.targets import Target, model_target, workflow_target
+from ragline.validation.workflow import LoadedWorkflow
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ragline.suites.load import Suite
-    from ragline.suites.runner import CaseResult, SuiteResult
+    from ragline.suites.results import CaseResult, SuiteResult
 
 
 def why(result: CaseResult) -> str:
@@ -142,9 +142,9 @@ def publish_artifacts(suite: Suite, results: list[CaseResult]) -> None:
     """A table of every case on the suite's flow run, plus a one-line markdown verdict."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from ragline.compiler.report import _artifact_key
+    from ragline.compiler.report import artifact_key
 
-    key = _artifact_key(f"test-{suite.name}")
+    key = artifact_key(f"test-{suite.name}")
     failed = sum(not r.passed for r in results)
     create_table_artifact(
         table=artifact_rows(results),

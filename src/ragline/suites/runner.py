@@ -12,65 +12,14 @@ import contextvars
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from ragline.suites.assertions import AssertionResult, Facts, evaluate
+from ragline.suites.assertions import Facts, evaluate
 from ragline.suites.judges import Models
 from ragline.suites.load import Suite
 from ragline.suites.model import Case, RunFails
+from ragline.suites.results import CaseResult, SuiteResult
 from ragline.suites.targets import Target
-
-
-@dataclass
-class CaseResult:
-    """One case on one target: what it produced and each assertion's verdict."""
-
-    target: str
-    case: str
-    passed: bool
-    latency_ms: float
-    cost_usd: float
-    output: Any = None
-    error: str | None = None
-    flow_run_id: str | None = None
-    assertions: list[AssertionResult] = field(default_factory=list)
-    expected_failure: bool = False  # the case asserts run-fails, so its error is a result
-
-    @property
-    def crashed(self) -> bool:
-        """The run failed and the case did not expect it."""
-        return self.error is not None and not self.expected_failure
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "case": self.case,
-            "passed": self.passed,
-            "latency_ms": round(self.latency_ms, 1),
-            "cost_usd": round(self.cost_usd, 8),
-            "output": self.output,
-            "error": self.error,
-            "flow_run_id": self.flow_run_id,
-            "assertions": [a.as_dict() for a in self.assertions],
-        }
-
-
-@dataclass
-class SuiteResult:
-    suite: str
-    file: str
-    results: list[CaseResult]
-    duration_s: float
-    flow_run_id: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    @property
-    def failed(self) -> list[CaseResult]:
-        return [r for r in self.results if not r.passed]
 
 
 def jsonable(value: Any) -> Any:
@@ -120,8 +69,8 @@ def run_case(target: Target, case: Case, models: Models) -> CaseResult:
 
 def _run_case(target: Target, case: Case, models: Models) -> CaseResult:
     """Compile and run the target for one case, then check every assertion."""
-    from ragline.compiler.failures import as_step_error
     from ragline.compiler.flow import StepRecord, compile_workflow
+    from ragline.errors.classify import as_step_error
 
     finished: dict[str, Any] = {}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ragline.errors import WorkflowError
 from ragline.spec.loader import LoadedYaml
-from ragline.spec.validate import LoadedWorkflow
+from ragline.validation.workflow import LoadedWorkflow
 
 if TYPE_CHECKING:
     from ragline.suites.model import SuiteSpec
@@ -32,7 +32,7 @@ def workflow_target(path: Path) -> Target:
     """A workflow file, validated like `ragline validate` does (its own diagnostics on error).
 
     Reports name it by the workflow's `name:` (the Prefect flow's name)."""
-    from ragline.spec.validate import load_workflow
+    from ragline.validation.workflow import load_workflow
 
     loaded = load_workflow(path)
     return Target(loaded.workflow.name, "workflow", loaded)
@@ -57,9 +57,9 @@ def _input_spec(value: Any) -> dict[str, Any]:
 
 def model_target(spec: SuiteSpec, alias: str, suite_path: Path) -> Target:
     """`prompt` rendered with the case's inputs, answered by `alias` at temperature 0."""
+    from ragline.sdk.registry import default_registry
     from ragline.spec.model import Workflow
-    from ragline.spec.validate import check
-    from ragline.steps.registry import default_registry
+    from ragline.validation.workflow import check
 
     inputs: dict[str, dict[str, Any]] = {}
     for given in [spec.defaults.inputs, *(c.inputs for c in spec.cases)]:

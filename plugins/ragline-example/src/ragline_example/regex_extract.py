@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, field_validator
 
-from ragline.steps import StepConfig, StepContext, step
+from ragline.sdk import StepConfig, StepContext, step
 
 Flag = Literal["ignorecase", "multiline", "dotall"]
 _FLAGS = {"ignorecase": re.IGNORECASE, "multiline": re.MULTILINE, "dotall": re.DOTALL}

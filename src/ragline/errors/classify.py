@@ -1,4 +1,7 @@
-"""Classify what a step raised, so Prefect retries only what retrying can fix."""
+"""The one place an exception becomes a StepError, classified.
+
+So Prefect retries only what retrying can fix: a rate limit, never a bad input.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ragline.errors import ConfigError, ErrorCategory, ParameterError, StepError, WorkflowError
-from ragline.spec.expressions import MissingValue
+from ragline.errors import (
+    ConfigError,
+    ErrorCategory,
+    MissingValue,
+    ParameterError,
+    StepError,
+    WorkflowError,
+)
 
 # LiteLLM's exception names (matched by name so this module never imports litellm).
 _MODEL_RETRYABLE = {

@@ -14,9 +14,9 @@ from ragline.monitoring.events import emit
 
 if TYPE_CHECKING:
     from ragline.errors import StepError
-    from ragline.steps.context import RunServices
+    from ragline.sdk.context import RunServices
 
-_KEY = "ragline.monitoring.steps"
+_KEY = "ragline.compiler.step_facts"
 
 
 @dataclass

@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from ragline.errors import Diagnostic, WorkflowError
+from ragline.sdk.registry import Registry, default_registry
+from ragline.sdk.step import AliasOf
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
 from ragline.spec.expressions import (
     ExpressionError,
@@ -28,9 +30,7 @@ from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
 from ragline.spec.schedules import schedule_problems
-from ragline.spec.schema import cached_workflow_schema
-from ragline.steps.base import AliasOf
-from ragline.steps.registry import Registry, default_registry
+from ragline.validation.schema import cached_workflow_schema
 
 _validators: dict[int, Draft202012Validator] = {}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from ragline.steps.base import StepType
+from ragline.sdk.step import StepType
 
 ENTRY_POINT_GROUP = "ragline.steps"
 # Extra modules to scan for StepType objects, for tests and local experiments:

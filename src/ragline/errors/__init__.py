@@ -221,3 +221,7 @@ class ParameterError(RaglineError):
     def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         self.problems = problems if problems is not None else [("", message)]
         super().__init__(message)
+
+
+class MissingValue(LookupError):
+    """A `${{ }}` expression named a value the run does not have (yet)."""

@@ -9,12 +9,11 @@ accept only one.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
+from ragline.sdk.registry import Registry
+from ragline.sdk.step import RefMarker, StepType
 from ragline.spec.model import Workflow
-from ragline.steps.base import RefMarker, StepType
-from ragline.steps.registry import Registry
 
 SCHEMA_ID = "https://ragline.dev/schemas/workflow.schema.json"
 EXPRESSION_DEF = {
@@ -99,51 +98,6 @@ def workflow_schema(registry: Registry) -> dict[str, Any]:
 
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-def expected_files(registry: Registry) -> dict[str, str]:
-    """Relative path under schemas/ -> file content."""
-    from ragline.suites.schema import render as render_suite
-
-    files = {
-        "workflow.schema.json": render(workflow_schema(registry)),
-        "suite.schema.json": render_suite(),
-    }
-    for name in registry.names():
-        files[f"steps/{name}.schema.json"] = render(standalone_config_schema(registry.get(name)))
-    return files
-
-
-def stale_files(schema_dir: Path, registry: Registry) -> list[str]:
-    """Files under schema_dir that differ from what the models generate (or are extra)."""
-    expected = expected_files(registry)
-    stale = [
-        rel
-        for rel, text in expected.items()
-        if not (schema_dir / rel).is_file() or (schema_dir / rel).read_text() != text
-    ]
-    if (schema_dir / "steps").is_dir():
-        stale += [
-            f"steps/{p.name}"
-            for p in (schema_dir / "steps").glob("*.schema.json")
-            if f"steps/{p.name}" not in expected
-        ]
-    return sorted(stale)
-
-
-def write_files(schema_dir: Path, registry: Registry) -> list[str]:
-    expected = expected_files(registry)
-    (schema_dir / "steps").mkdir(parents=True, exist_ok=True)
-    for p in (schema_dir / "steps").glob("*.schema.json"):
-        if f"steps/{p.name}" not in expected:
-            p.unlink()
-    written = []
-    for rel, text in expected.items():
-        target = schema_dir / rel
-        if not target.is_file() or target.read_text() != text:
-            target.write_text(text)
-            written.append(rel)
-    return written
 
 
 _cached: dict[int, dict[str, Any]] = {}

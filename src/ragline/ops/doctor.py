@@ -350,7 +350,7 @@ def check_disk(folder: Path) -> Check:
 def _workers_can_run(step_types: list[str]) -> dict[str, Any]:
     """Runs on each Dask worker: can it import ragline and the workflow's step types?"""
     try:
-        from ragline.steps.registry import discover
+        from ragline.sdk.registry import discover
 
         registry = discover()
     except Exception as err:  # what a worker without ragline says

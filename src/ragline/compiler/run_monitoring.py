@@ -21,7 +21,7 @@ def start_run_monitoring(workflow: Workflow, run_id: str) -> None:
     fmt = configure_logging()
     traced = install_otel()
     if (fmt == "json" or traced) and workflow.models:
-        from ragline.monitoring.model_calls import install_model_call_events
+        from ragline.llm.call_events import install_model_call_events
 
         install_model_call_events()
     emit(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
 
 T = TypeVar("T")
 
