@@ -15,7 +15,7 @@ SCHEMA = ROOT / "schemas" / "suite.schema.json"
 
 
 def test_the_checked_in_suite_schema_is_current() -> None:
-    assert SCHEMA.read_text() == render(), "run `python -m ragline.suites.schema` and commit"
+    assert SCHEMA.read_text() == render(), "run `ragline schema` and commit"
 
 
 def test_shipped_suites_name_the_schema_and_are_valid_against_it() -> None:

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def _apply_all(plans: list[DeploymentPlan], pool: str | None, url: str) -> None:
     from prefect.client.orchestration import get_client
 
-    from ragline.ops.cli_support import schedule_summary, server_error
+    from ragline.cli.deployment_plans import schedule_summary, server_error
     from ragline.ops.deployments import apply, check_work_pool
 
     async with get_client() as client:
@@ -57,8 +57,8 @@ async def _apply_all(plans: list[DeploymentPlan], pool: str | None, url: str) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from ragline.cli.deployment_plans import PlanningFailed, plan_all
     from ragline.ops.api import require_api
-    from ragline.ops.cli_support import PlanningFailed, plan_all
 
     try:
         plans = plan_all(args.paths, name=args.name, work_pool=args.pool, debug=args.debug)

@@ -81,10 +81,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
     local = _choose_api()
+    from ragline.cli.run_without_server import RunCapture, api_lost, report_unrecorded
     from ragline.compiler.flow import compile_workflow
     from ragline.llm.redact import redact
     from ragline.ops.api import configured_api_url, require_api
-    from ragline.ops.unrecorded import RunCapture, api_lost, report_unrecorded
 
     url = configured_api_url()
     if url is None:  # a project file only Prefect reads said nothing either

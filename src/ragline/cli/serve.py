@@ -87,8 +87,8 @@ async def _serve(deployments: list[Any], limit: int | None) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from ragline.cli.deployment_plans import PlanningFailed, plan_all, schedule_summary
     from ragline.ops.api import require_api
-    from ragline.ops.cli_support import PlanningFailed, plan_all, schedule_summary
 
     try:
         plans = plan_all(args.paths, name=args.name, work_pool=None, debug=args.debug)

@@ -174,53 +174,90 @@ class _Walk:
         stack: list[_Folder] = [(str(start), real, pattern.start, (key,))]
         seen = {(key, pattern.start)}
         while stack:
-            folder, real_folder, state, ancestors = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue
-            below: list[_Folder] = []
-            for entry in entries:
-                after = pattern.step(state, entry.name)
-                if not after:
-                    continue
-                link = entry.is_symlink()
-                real = Path(os.path.realpath(entry.path)) if link else real_folder / entry.name
-                try:
-                    is_dir = entry.is_dir()
-                    is_file = not is_dir and entry.is_file()
-                    key = _identity(entry) if is_dir else (0, 0)
-                except OSError:
-                    continue
-                if is_file and pattern.end in after:
-                    if not self.roots.holds(real):
-                        self.refuse(entry.path, real, "the file")
-                    elif real not in self.found:
-                        self.found[real] = None
-                        if self.max_files is not None and len(self.found) > self.max_files:
-                            return False
-                elif is_dir and after - {pattern.end}:
-                    inside = self.roots.holds(real)
-                    if not inside and not self.roots.leads_to(real):
-                        self.refuse(entry.path, real, "the folder (not entered)")
-                        continue
-                    if not inside and link:
-                        self.refuse(entry.path, real, "the symlinked folder (not entered)")
-                        continue
-                    if key in ancestors:
-                        self.report(
-                            FileProblem(
-                                self.shown(entry.path),
-                                f"symlink loop: leads back to {real}, a folder this walk is "
-                                "already inside; not followed",
-                                SYMLINK_LOOP,
-                            )
-                        )
-                    elif (key, after) not in seen:
-                        seen.add((key, after))
-                        below.append((entry.path, real, after, (*ancestors, key)))
+            below = self.folder(stack.pop(), pattern, seen)
+            if below is None:
+                return False
             stack.extend(reversed(below))
         return True
+
+    def folder(
+        self, at: _Folder, pattern: _Pattern, seen: set[tuple[tuple[int, int], frozenset[int]]]
+    ) -> list[_Folder] | None:
+        """Keep the matching files of one folder; the folders to walk next (None: limit passed)."""
+        folder, real_folder, state, ancestors = at
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return []
+        below: list[_Folder] = []
+        for entry in entries:
+            after = pattern.step(state, entry.name)
+            kind = _kind(entry) if after else None
+            if kind is None:
+                continue
+            is_dir, is_file, key = kind
+            link = entry.is_symlink()
+            real = Path(os.path.realpath(entry.path)) if link else real_folder / entry.name
+            if is_file and pattern.end in after:
+                if not self.file(entry.path, real):
+                    return None
+            elif (
+                is_dir
+                and after - {pattern.end}
+                and self.may_enter(entry.path, real, link, key, ancestors)
+                and (key, after) not in seen
+            ):
+                seen.add((key, after))
+                below.append((entry.path, real, after, (*ancestors, key)))
+        return below
+
+    def file(self, path: str, real: Path) -> bool:
+        """Keep a matched file (once, inside the roots); False once the limit is passed."""
+        if not self.roots.holds(real):
+            self.refuse(path, real, "the file")
+        elif real not in self.found:
+            self.found[real] = None
+            if self.max_files is not None and len(self.found) > self.max_files:
+                return False
+        return True
+
+    def may_enter(
+        self,
+        path: str,
+        real: Path,
+        link: bool,
+        key: tuple[int, int],
+        ancestors: tuple[tuple[int, int], ...],
+    ) -> bool:
+        """A folder is entered inside the roots (or on the way to one), never around a loop."""
+        inside = self.roots.holds(real)
+        if not inside and not self.roots.leads_to(real):
+            self.refuse(path, real, "the folder (not entered)")
+            return False
+        if not inside and link:
+            self.refuse(path, real, "the symlinked folder (not entered)")
+            return False
+        if key in ancestors:
+            self.report(
+                FileProblem(
+                    self.shown(path),
+                    f"symlink loop: leads back to {real}, a folder this walk is "
+                    "already inside; not followed",
+                    SYMLINK_LOOP,
+                )
+            )
+            return False
+        return True
+
+
+def _kind(entry: os.DirEntry[str]) -> tuple[bool, bool, tuple[int, int]] | None:
+    """(is a folder, is a file, the folder's identity); None when it cannot be read."""
+    try:
+        is_dir = entry.is_dir()
+        is_file = not is_dir and entry.is_file()
+        return is_dir, is_file, _identity(entry) if is_dir else (0, 0)
+    except OSError:
+        return None
 
 
 def _identity(entry: os.DirEntry[str]) -> tuple[int, int]:

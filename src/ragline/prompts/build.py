@@ -85,7 +85,7 @@ def build_prompt(config: PromptRequest, ctx: StepContext) -> Prompt:
     meta: dict[str, Any] = {}
     try:
         if limit is not None:
-            from ragline.prompts.budget import fit
+            from ragline.prompts.token_fit import fit
 
             fitted = fit(contexts, build, max_input_tokens=limit, model=model)
             messages, kept = fitted.messages, fitted.kept

@@ -127,6 +127,25 @@ def _branch_errors(loaded: LoadedYaml, path: JsonPath, error: ValidationError) -
     return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
 
 
+def _missing_keys(loaded: LoadedYaml, path: JsonPath, error: ValidationError) -> list[Diagnostic]:
+    instance = error.instance
+    required = error.validator_value if isinstance(error.validator_value, list) else []
+    missing = [k for k in required if isinstance(instance, dict) and k not in instance]
+    owner = _owner(loaded, path)
+    if len(path) == 3 and path[2] == "with":
+        owner = f"the with: of step type '{owner}'"
+    return [loaded.diagnostic(path, f"missing required key '{k}' in {owner}") for k in missing]
+
+
+def _const_message(path: JsonPath, error: ValidationError) -> str:
+    if path == ("apiVersion",):
+        return (
+            f"apiVersion must be 'ragline/v1', found {describe(error.instance)}; "
+            "this version of ragline reads ragline/v1 workflows"
+        )
+    return f"expected {error.validator_value!r}, found {describe(error.instance)}"
+
+
 def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagnostic]:
     path: JsonPath = tuple(error.absolute_path)
     v = error.validator
@@ -136,12 +155,7 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
     if v == "additionalProperties" and isinstance(instance, dict):
         return _unknown_keys(loaded, path, instance, set(schema.get("properties", {})))
     if v == "required":
-        required = error.validator_value if isinstance(error.validator_value, list) else []
-        missing = [k for k in required if isinstance(instance, dict) and k not in instance]
-        owner = _owner(loaded, path)
-        if len(path) == 3 and path[2] == "with":
-            owner = f"the with: of step type '{owner}'"
-        return [loaded.diagnostic(path, f"missing required key '{k}' in {owner}") for k in missing]
+        return _missing_keys(loaded, path, error)
     if v in ("anyOf", "oneOf"):
         return _branch_errors(loaded, path, error)
     if v == "type":
@@ -151,19 +165,7 @@ def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagno
         expected = " or ".join(words.get(n, n) for n in names)
         return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
     if v == "const":
-        if path == ("apiVersion",):
-            return [
-                loaded.diagnostic(
-                    path,
-                    f"apiVersion must be 'ragline/v1', found {describe(instance)}; "
-                    "this version of ragline reads ragline/v1 workflows",
-                )
-            ]
-        return [
-            loaded.diagnostic(
-                path, f"expected {error.validator_value!r}, found {describe(instance)}"
-            )
-        ]
+        return [loaded.diagnostic(path, _const_message(path, error))]
     if v == "enum":
         if len(path) == 3 and path[0] == "steps" and path[2] == "uses":
             return []  # the semantic check reports unknown step types with suggestions

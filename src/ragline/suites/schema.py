@@ -3,13 +3,12 @@
 Generated from the same pydantic models that validate a suite, with `assert:`
 items typed as one of the assertion models (chosen by `type`), so an editor
 completes assertion types and their keys. Regenerate with
-`python -m ragline.suites.schema`; a test fails when the checked-in file is stale.
+`ragline schema`; a test fails when the checked-in file is stale.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +40,3 @@ def suite_schema() -> dict[str, Any]:
 
 def render() -> str:
     return json.dumps(suite_schema(), indent=2, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DEFAULT_PATH
-    path.write_text(render())
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
