@@ -1,5 +1,6 @@
-"""The layering contracts in pyproject.toml hold: `ragline.spec` never imports
-prefect, litellm or lancedb; step types never import prefect."""
+"""The architecture contracts in pyproject.toml hold (docs/architecture.md): one way
+down through the layers, no import cycles, the workflow format and validation free
+of prefect, litellm and lancedb, step types and the SDK free of prefect."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def test_import_linter_contracts_are_kept() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for name in (
         "The workflow spec stays light: validate never needs prefect, litellm or lancedb",
-        "Step types never import Prefect: the compiler wraps them",
+        "Step types and the step SDK never import Prefect: the compiler wraps them",
+        "Layers: one way down, from the CLI to the workflow format",
+        "No import cycles between the modules of a package",
     ):
         assert f"{name} KEPT" in result.stdout
