@@ -33,6 +33,9 @@ _PATTERN_HINTS = {
 
 _SECRET_KEYS = {"api_key", "url", "password", "token"}
 
+# What a `Ref` field (its value always comes from an upstream step) must match.
+REFERENCE_PATTERN = r"^\s*\$\{\{.*\}\}\s*$"
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -127,12 +130,24 @@ def _branch_errors(loaded: LoadedYaml, path: JsonPath, error: ValidationError) -
     return [loaded.diagnostic(path, f"expected {expected}, found {describe(instance)}")]
 
 
+def _not_a_reference(loaded: LoadedYaml, path: JsonPath, instance: Any) -> Diagnostic:
+    """A literal where only an upstream output fits: say what to write instead."""
+    key = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "this field"
+    return loaded.diagnostic(
+        path,
+        f"{key} takes an earlier step's output, written as a reference like "
+        f"'${{{{ steps.ID.output }}}}'; found {describe(instance)}",
+    )
+
+
 def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagnostic]:
     path: JsonPath = tuple(error.absolute_path)
     v = error.validator
     instance = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
 
+    if v in ("type", "pattern") and schema.get("pattern") == REFERENCE_PATTERN:
+        return [_not_a_reference(loaded, path, instance)]
     if v == "additionalProperties" and isinstance(instance, dict):
         return _unknown_keys(loaded, path, instance, set(schema.get("properties", {})))
     if v == "required":
