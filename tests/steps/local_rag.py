@@ -44,4 +44,7 @@ def embedded(folder: Path, services: RunServices, corpus: dict[str, str]) -> lis
         Chunk(id=chunk_id(doc, text), document_id=doc, text=text, source=doc, title=doc)
         for doc, text in corpus.items()
     ]
-    return embed(EmbedConfig(chunks=chunks, model="embedder"), context(folder, services, "embed"))
+    out: list[Chunk] = embed(
+        EmbedConfig(chunks=chunks, model="embedder"), context(folder, services, "embed")
+    )
+    return out

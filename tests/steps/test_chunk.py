@@ -78,7 +78,9 @@ def test_validate_refuses_a_bad_config_where_it_is_written(
 
 def test_overlap_given_as_a_reference_waits_for_the_run(tmp_path: Path) -> None:
     # A number behind a reference is unknown until the run: no rule may guess it.
-    assert_accepted(tmp_path, "chunk", f"{DOCS}\nsize: 100\noverlap: ${{{{ steps.upstream.output }}}}")
+    assert_accepted(
+        tmp_path, "chunk", f"{DOCS}\nsize: 100\noverlap: ${{{{ steps.upstream.output }}}}"
+    )
 
 
 GUIDE = """\
@@ -114,7 +116,9 @@ def test_a_markdown_document_becomes_sized_chunks_with_ids_and_heading_paths() -
     assert all(count(c.text) <= 32 for c in chunks)
     assert len({c.id for c in chunks}) == 3 and all(len(c.id) == 32 for c in chunks)
     assert [c.index for c in chunks] == [0, 1, 2]
-    assert {(c.document_id, c.source, c.title) for c in chunks} == {("guide.md", "guide.md", "Guide")}
+    assert {(c.document_id, c.source, c.title) for c in chunks} == {
+        ("guide.md", "guide.md", "Guide")
+    }
     assert ctx.metrics == {"documents": 1, "chunks": 3}
     # The same text gives the same ids: re-chunking an unchanged document changes nothing.
     assert [c.id for c in chunk(config, ctx)] == [c.id for c in chunks]

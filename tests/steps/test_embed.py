@@ -108,6 +108,8 @@ def test_chunks_get_unit_vectors_that_place_paraphrases_together(
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2]) + 0.3
     assert (ctx.metrics["embedded"], ctx.metrics["reused"]) == (3, 0)
 
-    again = StepContext(step_id="embed", workflow=WORKFLOW, workflow_dir=tmp_path, services=services)
+    again = StepContext(
+        step_id="embed", workflow=WORKFLOW, workflow_dir=tmp_path, services=services
+    )
     assert embed(EmbedConfig(chunks=chunks, model="embedder"), again) == embedded
     assert (again.metrics["embedded"], again.metrics["reused"]) == (0, 3)  # from the cache

@@ -67,7 +67,9 @@ def services() -> RunServices:
     return RunServices()
 
 
-def test_embedded_chunks_land_in_the_store_table_once(tmp_path: Path, services: RunServices) -> None:
+def test_embedded_chunks_land_in_the_store_table_once(
+    tmp_path: Path, services: RunServices
+) -> None:
     chunks = embedded(tmp_path, services, CORPUS)
 
     first = index(IndexConfig(chunks=chunks, store="docs"), context(tmp_path, services, "index"))

@@ -20,7 +20,9 @@ BAD = [
     bad("paths missing", "strict: true", (1, 1), "missing required key 'paths'", "'ingest'"),
     bad("paths as one string", "paths: docs/*.md", (1, 8), "expected a list", "'docs/*.md'"),
     bad("no paths at all", "paths: []", (1, 8), "needs at least 1 item"),
-    bad("max_files zero", "paths: [docs]\nmax_files: 0", (2, 12), "0 is out of range", "at least 1"),
+    bad(
+        "max_files zero", "paths: [docs]\nmax_files: 0", (2, 12), "0 is out of range", "at least 1"
+    ),
     bad(
         "max_file_bytes negative",
         "paths: [docs]\nmax_file_bytes: -1",
@@ -65,6 +67,12 @@ def test_validate_refuses_a_bad_config_where_it_is_written(
     tmp_path: Path, body: str, at: tuple[int, int], words: tuple[str, ...]
 ) -> None:
     assert_refused(tmp_path, "ingest", body, at, words)
+
+
+def test_a_key_with_a_dot_reads_apart_from_the_path(tmp_path: Path) -> None:
+    body = "paths: [docs]\nformats: {.rst: rst}"
+    problem = assert_refused(tmp_path, "ingest", body, (2, 17), ("is not one of",))
+    assert problem.path == "steps[1].with.formats['.rst']"
 
 
 def test_a_folder_of_two_files_becomes_two_documents_with_their_sources(tmp_path: Path) -> None:

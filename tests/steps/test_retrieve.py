@@ -79,5 +79,7 @@ def test_a_question_finds_the_chunk_that_answers_it_ranked_first(
     assert found[0].score >= found[1].score
     assert found[0].text == CORPUS["stores.md"] and found[0].title == "stores.md"
     assert ctx.metrics["retrieved"] == 2
-    only = RetrieveConfig(query="retries", store="docs", mode="fulltext", where={"source": "retries.md"})
+    only = RetrieveConfig(
+        query="retries", store="docs", mode="fulltext", where={"source": "retries.md"}
+    )
     assert [c.source for c in retrieve(only, ctx)] == ["retries.md"]

@@ -222,5 +222,11 @@ def from_pydantic_errors(loaded: LoadedYaml, base: JsonPath, errors: list[Any]) 
         )
         msg = str(err.get("msg", "invalid value"))
         msg = msg.removeprefix("Value error, ")
+        if err.get("type") == "missing" and loc and isinstance(loc[-1], str):
+            # pydantic says "Field required"; say which key and where it goes.
+            owner = _owner(loaded, (*base, *loc[:-1]))
+            if len(base) + len(loc) == 4 and base[0] == "steps" and base[-1] == "with":
+                owner = f"the with: of step type '{owner}'"
+            msg = f"missing required key '{loc[-1]}' in {owner}"
         out.append(loaded.diagnostic((*base, *loc), msg))
     return out

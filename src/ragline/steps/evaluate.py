@@ -108,7 +108,7 @@ def check_evaluate(
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     gates = raw.get("gates")
-    for name in gates if isinstance(gates, dict) else {}:
+    for name, threshold in (gates if isinstance(gates, dict) else {}).items():
         if not known_metric(str(name)):
             close = difflib.get_close_matches(str(name), [*METRICS, "recall@5", "ndcg@5"], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -119,12 +119,12 @@ def check_evaluate(
                     f"{', '.join(METRICS)}, recall@K, ndcg@K)",
                 )
             )
-        elif _out_of_range(gates[name]):
+        elif _out_of_range(threshold):
             problems.append(
                 (
                     ("gates", name),
                     f"gate '{name}' needs a minimum between 0 and 1 (every metric scores "
-                    f"from 0 to 1), found {gates[name]!r}",
+                    f"from 0 to 1), found {threshold!r}",
                 )
             )
     suites = raw.get("expectations")
