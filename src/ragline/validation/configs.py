@@ -9,6 +9,7 @@ reference that only resolves at run time.
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from functools import cache
@@ -90,21 +91,40 @@ def _stand_in(config: type[BaseModel], name: str) -> tuple[bool, Any]:
     return False, None
 
 
-def with_stand_ins(config: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any] | None:
-    """`raw` with each field's whole `${{ }}` value replaced by a value of the field's type.
-
-    None when a reference cannot be stood in for (a number, a flag, or a reference
-    nested inside a field): the model's rules then wait for the run, as before.
-    """
+def _with_stand_ins(
+    config: type[BaseModel], raw: dict[str, Any]
+) -> tuple[dict[str, Any], set[str]] | None:
+    """`raw` with each field's whole `${{ }}` value replaced by a value of the field's type,
+    and the keys replaced; None when a reference has no stand-in (a number, a flag, or a
+    reference nested inside a field)."""
     by_key = {(info.alias or name): name for name, info in config.model_fields.items()}
     out = dict(raw)
+    stood_in: set[str] = set()
     for key, value in raw.items():
         if not is_expression(value) or key not in by_key:
             continue
         found, stand_in = _stand_in(config, by_key[key])
         if not found:
             return None
-        out[key] = stand_in
+        out[key] = copy.deepcopy(stand_in)
+        stood_in.add(key)
     if any(is_expression(text) for _, text in walk_strings(out)):
         return None
-    return out
+    return out, stood_in
+
+
+def rule_errors(config: type[BaseModel], raw: dict[str, Any]) -> list[Any]:
+    """pydantic's errors for a raw `with:`, its references stood in for.
+
+    None of a field a stand-in filled (its own validators judged a made-up value);
+    nothing at all when a reference has no stand-in: the rules then wait for the run.
+    """
+    standing_in = _with_stand_ins(config, raw)
+    if standing_in is None:
+        return []
+    data, stood_in = standing_in
+    try:
+        config.model_validate(data)
+    except ValidationError as err:
+        return [e for e in err.errors() if not (e["loc"] and e["loc"][0] in stood_in)]
+    return []

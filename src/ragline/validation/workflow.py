@@ -29,7 +29,7 @@ from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
 from ragline.spec.schedules import schedule_problems
-from ragline.validation.configs import alias_fields, value_at, with_stand_ins
+from ragline.validation.configs import alias_fields, rule_errors, value_at
 from ragline.validation.schema import cached_workflow_schema
 
 _validators: dict[int, Draft202012Validator] = {}
@@ -281,12 +281,9 @@ class _Semantics:
         found: list[Diagnostic] = []
         # The schema has already reported wrong keys and types; a reference
         # stands in as a value of its field's type (see validation.configs).
-        standing_in = with_stand_ins(step_type.config, with_)
-        if i not in self.schema_said and standing_in is not None:
-            try:
-                step_type.config.model_validate(standing_in)
-            except ValidationError as err:
-                found += from_pydantic_errors(self.loaded, base, err.errors())
+        if i not in self.schema_said:
+            errors = rule_errors(step_type.config, with_)
+            found += from_pydantic_errors(self.loaded, base, errors)
         if step_type.check is not None:
             for rel, message in step_type.check(with_, self.data, self.workflow_dir):
                 found.append(self.loaded.diagnostic((*base, *rel), message))
