@@ -48,6 +48,20 @@ BAD = [
     ),
     bad("alpha over 1", f"{ASK}\nalpha: 1.5", (3, 8), "1.5 is out of range", "at most 1.0"),
     bad("where as a list", f"{ASK}\nwhere: [lang]", (3, 8), "expected a mapping", "found a list"),
+    bad(
+        "a filter on a field chunks do not have",
+        f"{ASK}\nwhere: {{colour: red}}",
+        (3, 17),
+        "cannot filter on 'colour'",
+        "or metadata.<key> for a key of the chunk metadata",
+    ),
+    bad(
+        "a filter operator that does not exist",
+        f"{ASK}\nwhere: {{source: {{like: faq}}}}",
+        (3, 17),
+        "unknown operator 'like'",
+        "(operators: in, not_in, eq, ne, lt, lte, gt, gte)",
+    ),
     bad("min_score not a number", f"{ASK}\nmin_score: high", (3, 12), "expected number"),
 ]
 
