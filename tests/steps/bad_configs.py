@@ -45,7 +45,9 @@ def bad(case: str, body: str, at: tuple[int, int], *words: str) -> Any:
 
 def write_step(folder: Path, uses: str, body: str) -> Path:
     """A workflow whose step `under-test` has type `uses` and this `with:` body."""
-    text = PRELUDE.format(uses=uses) + textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 6)
+    text = PRELUDE.format(uses=uses) + textwrap.indent(
+        textwrap.dedent(body).strip("\n"), " " * INDENT
+    )
     path = folder / "workflow.yaml"
     path.write_text(text + "\n")
     return path

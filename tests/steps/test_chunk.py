@@ -55,13 +55,21 @@ BAD = [
     bad(
         "overlap as large as size",
         f"{DOCS}\nsize: 100\noverlap: 100",
-        (1, 1),
+        (3, 10),
         "overlap (100) must be smaller than size (100)",
+        "lower overlap or raise size",
+    ),
+    bad(
+        # The default overlap counts too; the step has no `overlap:` to point at.
+        "a size below the default overlap",
+        f"{DOCS}\nsize: 20",
+        (1, 1),
+        "overlap (32) must be smaller than size (20)",
     ),
     bad(
         "windows of tokens counted in characters",
         f"{DOCS}\nstrategy: tokens\nunit: chars",
-        (1, 1),
+        (3, 7),
         "strategy tokens counts tokens",
         "use unit: tokens, or strategy recursive",
     ),
