@@ -3,7 +3,7 @@
 
 Covered elsewhere, not repeated here: a misspelt key and wrong types
 (tests/data/invalid/unknown_keys, wrong_types), an undefined alias
-(references_and_aliases), a response_format that is not JSON Schema, and calls over
+(references_and_aliases), a response_format property of an unknown type, and calls over
 HTTP to the fake OpenAI server (tests/llm/test_generate_step.py, integration tier).
 """
 
@@ -52,6 +52,13 @@ BAD = [
         "stream not a flag", "model: answer\nprompt: hi\nstream: often", (3, 9), "expected boolean"
     ),
     bad("params as a list", "model: answer\nprompt: hi\nparams: [seed]", (3, 9), "a mapping"),
+    bad(
+        "a JSON type misspelt in response_format",
+        "model: answer\nprompt: hi\nresponse_format: {type: objekt}",
+        (3, 25),
+        "not a valid JSON Schema at type: 'objekt' is not a JSON type",
+        "did you mean 'object'?",
+    ),
     bad(
         "a response_format that is not a schema mapping",
         "model: answer\nprompt: hi\nresponse_format: json",
