@@ -33,6 +33,9 @@ _PATTERN_HINTS = {
 
 _SECRET_KEYS = {"api_key", "url", "password", "token"}
 
+# What a `Ref` field (its value always comes from an upstream step) must match.
+REFERENCE_PATTERN = r"^\s*\$\{\{.*\}\}\s*$"
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -146,12 +149,24 @@ def _const_message(path: JsonPath, error: ValidationError) -> str:
     return f"expected {error.validator_value!r}, found {describe(error.instance)}"
 
 
+def _not_a_reference(loaded: LoadedYaml, path: JsonPath, instance: Any) -> Diagnostic:
+    """A literal where only an upstream output fits: say what to write instead."""
+    key = f"'{path[-1]}'" if path and isinstance(path[-1], str) else "this field"
+    return loaded.diagnostic(
+        path,
+        f"{key} takes an earlier step's output, written as a reference like "
+        f"'${{{{ steps.ID.output }}}}'; found {describe(instance)}",
+    )
+
+
 def from_schema_error(loaded: LoadedYaml, error: ValidationError) -> list[Diagnostic]:
     path: JsonPath = tuple(error.absolute_path)
     v = error.validator
     instance = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
 
+    if v in ("type", "pattern") and schema.get("pattern") == REFERENCE_PATTERN:
+        return [_not_a_reference(loaded, path, instance)]
     if v == "additionalProperties" and isinstance(instance, dict):
         return _unknown_keys(loaded, path, instance, set(schema.get("properties", {})))
     if v == "required":
@@ -209,5 +224,11 @@ def from_pydantic_errors(loaded: LoadedYaml, base: JsonPath, errors: list[Any]) 
         )
         msg = str(err.get("msg", "invalid value"))
         msg = msg.removeprefix("Value error, ")
+        if err.get("type") == "missing" and loc and isinstance(loc[-1], str):
+            # pydantic says "Field required"; say which key and where it goes.
+            owner = _owner(loaded, (*base, *loc[:-1]))
+            if len(base) + len(loc) == 4 and base[0] == "steps" and base[-1] == "with":
+                owner = f"the with: of step type '{owner}'"
+            msg = f"missing required key '{loc[-1]}' in {owner}"
         out.append(loaded.diagnostic((*base, *loc), msg))
     return out

@@ -114,12 +114,26 @@ def parse(text: str) -> Reference:
 
 
 def references_in(text: str) -> Iterator[tuple[int, Reference | ExpressionError]]:
-    """Every expression in a string with its character offset (parse errors included)."""
+    """Every expression in a string with its character offset (parse errors included).
+
+    A `${{` never closed is an error too: left alone it would pass through as text.
+    """
+    end = 0
     for m in EXPRESSION.finditer(text):
+        end = m.end()
         try:
             yield m.start(), parse(m.group(1))
         except ExpressionError as err:
             yield m.start(), err
+    opened = text.find("${{", end)
+    if opened >= 0:
+        shown = text[opened : opened + 40]
+        yield (
+            opened,
+            ExpressionError(
+                f"'{shown}' opens an expression that is never closed; end it with '}}}}'"
+            ),
+        )
 
 
 def walk_strings(value: Any, path: tuple[Part, ...] = ()) -> Iterator[tuple[tuple[Part, ...], str]]:

@@ -70,6 +70,8 @@ def format_path(path: JsonPath) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif any(c in part for c in ".[] "):  # a key like '.rst' reads apart from the path
+            out += f"[{part!r}]"
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ragline.chunking import (
     char_counter,
@@ -54,22 +54,40 @@ class ChunkConfig(StepConfig):
         "puts before each chunk; a larger size is an error when the `embed` step reading "
         "these chunks uses a model with a known, smaller window.",
     )
+    # Defaults are validated too: `size: 20` alone must meet the default overlap.
     overlap: int = Field(
-        DEFAULT_OVERLAP, ge=0, description="How much consecutive chunks share, in `unit`s."
+        DEFAULT_OVERLAP,
+        ge=0,
+        validate_default=True,
+        description="How much consecutive chunks share, in `unit`s.",
     )
     unit: Literal["tokens", "chars"] = Field(
-        "tokens", description="tokens of the local embedding model's tokenizer, or characters."
+        "tokens",
+        validate_default=True,
+        description="tokens of the local embedding model's tokenizer, or characters.",
     )
 
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> ChunkConfig:
-        if self.overlap >= self.size:
-            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
-        if self.strategy == "tokens" and self.unit == "chars":
+    # Field validators rather than one model validator: each problem is then
+    # reported at the key that has it (`overlap:`, `unit:`), not at `with:`.
+    @field_validator("overlap")
+    @classmethod
+    def _overlap_below_size(cls, overlap: int, info: ValidationInfo) -> int:
+        size = info.data.get("size")
+        if isinstance(size, int) and overlap >= size:
+            raise ValueError(
+                f"overlap ({overlap}) must be smaller than size ({size}); "
+                "lower overlap or raise size"
+            )
+        return overlap
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_counts_what_the_strategy_counts(cls, unit: str, info: ValidationInfo) -> str:
+        if info.data.get("strategy") == "tokens" and unit == "chars":
             raise ValueError(
                 "strategy tokens counts tokens: use unit: tokens, or strategy recursive"
             )
-        return self
+        return unit
 
 
 def chunk_id(document_id: str, text: str, occurrence: int = 0) -> str:

@@ -93,15 +93,22 @@ def known_metric(name: str) -> bool:
     return name in METRICS or bool(_AT_K.match(name))
 
 
+def _out_of_range(threshold: Any) -> bool:
+    """A number no score falls below (under 0) or reaches (over 1); other types: the schema."""
+    number = isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+    return number and not 0 <= threshold <= 1
+
+
 def check_evaluate(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """For `ragline validate`: gate metric names and expectation names exist."""
+    """For `ragline validate`: gate metric names exist and their minimums are scores (0 to 1),
+    expectation names exist."""
     from ragline.evaluation.expectations import argument_problems, unknown_name_message
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     gates = raw.get("gates")
-    for name in gates if isinstance(gates, dict) else {}:
+    for name, threshold in (gates if isinstance(gates, dict) else {}).items():
         if not known_metric(str(name)):
             close = difflib.get_close_matches(str(name), [*METRICS, "recall@5", "ndcg@5"], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -110,6 +117,14 @@ def check_evaluate(
                     ("gates", name),
                     f"unknown metric '{name}'{hint} (metrics: "
                     f"{', '.join(METRICS)}, recall@K, ndcg@K)",
+                )
+            )
+        elif _out_of_range(threshold):
+            problems.append(
+                (
+                    ("gates", name),
+                    f"gate '{name}' needs a minimum between 0 and 1 (every metric scores "
+                    f"from 0 to 1), found {threshold!r}",
                 )
             )
     suites = raw.get("expectations")

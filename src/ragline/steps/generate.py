@@ -74,14 +74,21 @@ def check_generate(
         return []
     import jsonschema
 
+    from ragline.spec.diagnostics import did_you_mean
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(root)"
-        return [
-            (("response_format", *exc.path), f"not a valid JSON Schema at {where}: {exc.message}")
-        ]
+        message = exc.message
+        if exc.validator == "anyOf" and exc.path and exc.path[-1] == "type":
+            hint = did_you_mean(str(exc.instance), JSON_TYPES)
+            message = f"'{exc.instance}' is not a JSON type{hint} (types: {', '.join(JSON_TYPES)})"
+        return [(("response_format", *exc.path), f"not a valid JSON Schema at {where}: {message}")]
     return []
+
+
+JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 
 
 @step(

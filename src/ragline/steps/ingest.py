@@ -11,14 +11,17 @@ runs once per run and the step reads the files that walk found (see
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
+from encodings.aliases import aliases as encoding_aliases
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ragline.documents import Document
 from ragline.errors import ErrorCategory, StepError
@@ -58,6 +61,29 @@ class IngestConfig(StepConfig):
     max_file_bytes: int = Field(10_000_000, ge=1, description="Larger files are skipped.")
     max_files: int = Field(10_000, ge=1, description="More matches than this is an error.")
     strict: bool = Field(False, description="Fail on the first unreadable file instead.")
+
+    @field_validator("formats")
+    @classmethod
+    def _extensions_start_with_a_dot(cls, formats: dict[str, Format]) -> dict[str, Format]:
+        for extension in formats:
+            if not extension.startswith("."):
+                raise ValueError(
+                    f"'{extension}' is not a file extension; write it with its dot, "
+                    f"e.g. '.{extension}'"
+                )
+        return formats
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            known = sorted({*encoding_aliases, *encoding_aliases.values()})
+            match = difflib.get_close_matches(encoding.lower().replace("-", "_"), known, n=1)
+            hint = f"; did you mean '{match[0]}'?" if match else " (e.g. utf-8, latin-1, cp1252)"
+            raise ValueError(f"unknown text encoding '{encoding}'{hint}") from None
+        return encoding
 
 
 def _roots(config: IngestConfig, ctx: StepContext) -> list[Path]:

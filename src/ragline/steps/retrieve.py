@@ -66,7 +66,27 @@ class RetrieveConfig(StepConfig):
     )
 
 
-@step("retrieve", config=RetrieveConfig, version="1", cache=False)
+def check_retrieve(
+    raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """For `ragline validate`: each `where:` filter names a field and operators that exist."""
+    from ragline.errors import ConfigError
+    from ragline.spec.expressions import walk_strings
+    from ragline.store.filters import where_sql  # plain Python: LanceDB loads only to search
+
+    where = raw.get("where")
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for field, spec in where.items() if isinstance(where, dict) else ():
+        if any("${{" in text for _, text in walk_strings(spec)):
+            continue  # values resolve at run time
+        try:
+            where_sql({field: spec})
+        except ConfigError as exc:
+            problems.append((("where", field), str(exc)))
+    return problems
+
+
+@step("retrieve", config=RetrieveConfig, version="1", cache=False, check=check_retrieve)
 def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
     from ragline.store import where_sql

@@ -27,7 +27,8 @@ class SafetyCheckConfig(StepConfig):
     )
     checks: list[CheckName] = Field(
         default_factory=_all_checks,
-        description="Which checks to run.",
+        min_length=1,
+        description="Which checks to run (at least one; leave the key out to run them all).",
     )
     on_fail: Literal["block", "redact", "flag"] = Field(
         "flag",

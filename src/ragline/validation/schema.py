@@ -13,12 +13,13 @@ from typing import Any
 
 from ragline.sdk.registry import Registry
 from ragline.sdk.step import RefMarker, StepType
+from ragline.spec.diagnostics import REFERENCE_PATTERN
 from ragline.spec.model import Workflow
 
 SCHEMA_ID = "https://ragline.dev/schemas/workflow.schema.json"
 EXPRESSION_DEF = {
     "type": "string",
-    "pattern": r"^\s*\$\{\{.*\}\}\s*$",
+    "pattern": REFERENCE_PATTERN,
     "description": "A ${{ }} data path: inputs.NAME, steps.ID.output[.field], env.NAME.",
 }
 

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from ragline.errors import Diagnostic, WorkflowError
 from ragline.sdk.registry import Registry, default_registry
-from ragline.sdk.step import AliasOf
 from ragline.spec.diagnostics import did_you_mean, from_pydantic_errors, from_schema_error
 from ragline.spec.expressions import (
     ExpressionError,
@@ -30,6 +29,7 @@ from ragline.spec.loader import JsonPath, LoadedYaml, load_yaml_file
 from ragline.spec.model import Workflow
 from ragline.spec.outputs import check_path
 from ragline.spec.schedules import schedule_problems
+from ragline.validation.configs import alias_fields, rule_errors, value_at
 from ragline.validation.schema import cached_workflow_schema
 
 _validators: dict[int, Draft202012Validator] = {}
@@ -256,22 +256,20 @@ class _Semantics:
         with_ = s.get("with")
         if step_type is None or not isinstance(with_, dict):
             return
-        for name, info in step_type.config.model_fields.items():
-            marker = next((m for m in info.metadata if isinstance(m, AliasOf)), None)
-            key = info.alias or name
-            value = with_.get(key)
-            if marker is None or not isinstance(value, str) or "${{" in value:
+        for keys, section_name in alias_fields(step_type.config):
+            value = value_at(with_, keys)
+            if not isinstance(value, str) or "${{" in value:
                 continue
-            section = self.data.get(marker.section)
+            section = self.data.get(section_name)
             defined = section if isinstance(section, dict) else {}
             if value not in defined:
                 hint = did_you_mean(value, defined) or (
                     f" (defined: {', '.join(defined)})"
                     if defined
-                    else f"; define it under '{marker.section}:'"
+                    else f"; define it under '{section_name}:'"
                 )
-                noun = "model alias" if marker.section == "models" else "store"
-                self.report(("steps", i, "with", key), f"unknown {noun} '{value}'{hint}")
+                noun = "model alias" if section_name == "models" else "store"
+                self.report(("steps", i, "with", *keys), f"unknown {noun} '{value}'{hint}")
 
     def _check_static(self, i: int, s: dict[str, Any]) -> None:
         """Cross-field rules of the config model, then the step type's own `check=` hook."""
@@ -281,13 +279,11 @@ class _Semantics:
             return
         base: JsonPath = ("steps", i, "with")
         found: list[Diagnostic] = []
-        # The schema has already reported wrong keys and types;
-        # expressions resolve only at run time.
-        if i not in self.schema_said and not any("${{" in t for _, t in walk_strings(with_)):
-            try:
-                step_type.config.model_validate(with_)
-            except ValidationError as err:
-                found += from_pydantic_errors(self.loaded, base, err.errors())
+        # The schema has already reported wrong keys and types; a reference
+        # stands in as a value of its field's type (see validation.configs).
+        if i not in self.schema_said:
+            errors = rule_errors(step_type.config, with_)
+            found += from_pydantic_errors(self.loaded, base, errors)
         if step_type.check is not None:
             for rel, message in step_type.check(with_, self.data, self.workflow_dir):
                 found.append(self.loaded.diagnostic((*base, *rel), message))
