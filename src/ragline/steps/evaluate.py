@@ -152,8 +152,6 @@ def check_evaluate(
 def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
     """Score, check expectations, publish and store the scores, then apply the gates."""
     scores: dict[str, float] = {}
-    unsupported: list[str] = []
-    abstained = False
     unknown = [g for g in config.gates if not known_metric(g)]
     if unknown:
         raise StepError(
@@ -166,38 +164,7 @@ def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
         scores[f"recall@{config.k}"] = m.recall_at_k(ids, rel, config.k)
         scores["mrr"] = m.mrr(ids, rel)
         scores[f"ndcg@{config.k}"] = m.ndcg_at_k(ids, rel, config.k)
-    answer = config.answer
-    if answer is None and config.generation is not None:
-        answer = config.generation.text
-    if answer is not None:
-        if not answer.strip():
-            raise StepError(
-                "the answer to evaluate is empty", category=ErrorCategory.BUSINESS_LOGIC
-            )
-        g, unsupported = m.groundedness(answer, [c.text for c in config.contexts])
-        scores["groundedness"] = g
-        abstained = m.abstains(answer)
-        if abstained:
-            ctx.logger.info(
-                "the answer abstains (says the contexts do not answer the question): "
-                "it claims nothing, groundedness %.1f",
-                g,
-            )
-        if config.reference is not None:
-            scores["exact_match"] = m.exact_match(answer, config.reference)
-            scores["token_f1"] = m.token_f1(answer, config.reference)
-        if config.judge is not None:
-            from ragline.evaluation.judge import judge
-
-            scores.update(
-                judge(
-                    ctx,
-                    config.judge.model,
-                    config.question,
-                    answer,
-                    [c.text for c in config.contexts],
-                )
-            )
+    unsupported, abstained = _score_answer(config, ctx, scores)
     outcomes = _run_expectations(config, ctx)
     if outcomes:
         scores["expectations"] = sum(o.success for o in outcomes) / len(outcomes)
@@ -234,6 +201,43 @@ def evaluate(config: EvaluateConfig, ctx: StepContext) -> EvaluateResult:
         expectations=outcomes,
         abstained=abstained,
     )
+
+
+def _score_answer(
+    config: EvaluateConfig, ctx: StepContext, scores: dict[str, float]
+) -> tuple[list[str], bool]:
+    """Add the answer's scores (groundedness, reference, judge).
+
+    Returns its unsupported sentences and whether it abstains.
+    """
+    answer = config.answer
+    if answer is None and config.generation is not None:
+        answer = config.generation.text
+    if answer is None:
+        return [], False
+    if not answer.strip():
+        raise StepError("the answer to evaluate is empty", category=ErrorCategory.BUSINESS_LOGIC)
+    g, unsupported = m.groundedness(answer, [c.text for c in config.contexts])
+    scores["groundedness"] = g
+    abstained = m.abstains(answer)
+    if abstained:
+        ctx.logger.info(
+            "the answer abstains (says the contexts do not answer the question): "
+            "it claims nothing, groundedness %.1f",
+            g,
+        )
+    if config.reference is not None:
+        scores["exact_match"] = m.exact_match(answer, config.reference)
+        scores["token_f1"] = m.token_f1(answer, config.reference)
+    if config.judge is not None:
+        from ragline.evaluation.judge import judge
+
+        scores.update(
+            judge(
+                ctx, config.judge.model, config.question, answer, [c.text for c in config.contexts]
+            )
+        )
+    return unsupported, abstained
 
 
 def _worst(unsupported: list[str]) -> str:
