@@ -180,9 +180,10 @@ def test_a_rejected_key_is_not_retried(openai_server: FakeOpenAI, service, api_k
     assert api_key not in message
 
 
-def test_only_aliases_with_nothing_to_route_skip_the_router(
+def test_a_one_deployment_alias_answers_through_the_router(
     openai_server: FakeOpenAI, service
 ) -> None:
+    """Every alias is routed (no side path): the answer names its deployment, no retry counted."""
     svc = service(
         models={
             "single": deployments(openai_server, "a"),
@@ -193,14 +194,16 @@ def test_only_aliases_with_nothing_to_route_skip_the_router(
         },
         routing={"fallbacks": {"guarded": ["spare"]}},
     )
-    assert sorted(svc.direct) == ["single", "spare"]
-    route = svc.direct["single"]
-    assert route.deployment_id == "single[0]"
-    assert route.params["max_retries"] == 0 and "rpm" not in route.params
     answer = svc.complete("single", USER)
     assert answer.deployment == "single[0]" and answer.usage.model == "openai/a"
     assert answer.usage.retries == 0
-    no_retries = service(
-        models={"single": deployments(openai_server, "a")}, routing={"num_retries": 0}
-    )
-    assert no_retries.direct == {}
+    assert len(openai_server.calls("a")) == 1
+
+
+def test_with_retries_off_a_failing_call_is_made_once(openai_server: FakeOpenAI, service) -> None:
+    openai_server.set_behavior("down", "500")
+    svc = service(models={"single": deployments(openai_server, "down")}, routing={"num_retries": 0})
+    with pytest.raises(StepError) as err:
+        svc.complete("single", USER)
+    assert len(openai_server.calls("down")) == 1
+    assert "(1 failed attempts)" in str(err.value)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ragline.llm.usage import rows_total
 from ragline.monitoring.events import emit
 from ragline.spec.model import Workflow
 
@@ -63,11 +64,11 @@ def run_totals(records: list[StepRecord]) -> RunTotals:
         t.failed += r.state not in ("Completed", "Cached")
         t.retries += r.retries
         t.duration_s += r.duration_s or 0.0
-        for row in _usage(r):
-            t.model_calls += int(row.get("calls") or 0)
-            t.prompt_tokens += int(row.get("prompt_tokens") or 0)
-            t.completion_tokens += int(row.get("completion_tokens") or 0)
-            t.cost_usd += float(row.get("cost_usd") or 0.0)
+    used = rows_total(row for r in records for row in _usage(r))
+    t.model_calls = used.calls
+    t.prompt_tokens = used.prompt_tokens
+    t.completion_tokens = used.completion_tokens
+    t.cost_usd = used.cost_usd
     return t
 
 
@@ -87,15 +88,11 @@ def summary_markdown(workflow: Workflow, records: list[StepRecord]) -> str:
     ]
     for r in records:
         duration = "-" if r.duration_s is None else f"{r.duration_s:.3f}"
-        usage = _usage(r)
-        calls = sum(int(u.get("calls") or 0) for u in usage)
-        tokens_in = sum(int(u.get("prompt_tokens") or 0) for u in usage)
-        tokens_out = sum(int(u.get("completion_tokens") or 0) for u in usage)
-        cost = sum(float(u.get("cost_usd") or 0.0) for u in usage)
+        used = rows_total(_usage(r))
         lines.append(
             f"| {r.step_id} | {r.uses} | {r.state} | {duration} | {r.retries} "
-            f"| {'yes' if r.cached else 'no'} | {calls} | {tokens_in} | {tokens_out} "
-            f"| {cost:.6f} |"
+            f"| {'yes' if r.cached else 'no'} | {used.calls} | {used.prompt_tokens} "
+            f"| {used.completion_tokens} | {used.cost_usd:.6f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -11,14 +11,16 @@ import threading
 from dataclasses import dataclass, field
 
 from ragline.errors import ErrorCategory, StepError
+from ragline.llm.usage import Usage
 from ragline.spec.model import Budget
 
 
 @dataclass
 class Spent:
+    """Requests sent (counted before each call) and what the answered ones used."""
+
     requests: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
+    used: Usage = field(default_factory=Usage)
 
 
 @dataclass
@@ -55,23 +57,21 @@ class BudgetTracker:
             self.total.requests += 1
             self.by_alias.setdefault(alias, Spent()).requests += 1
 
-    def after_call(self, alias: str, tokens: int, cost_usd: float) -> None:
-        """Add a finished call's tokens and cost; stop the run when a limit is crossed."""
+    def after_call(self, alias: str, usage: Usage) -> None:
+        """Add a finished call's usage; stop the run when a token or cost limit is crossed."""
         with self._lock:
-            self.total.tokens += tokens
-            self.total.cost_usd += cost_usd
+            self.total.used += usage
             mine = self.by_alias.setdefault(alias, Spent())
-            mine.tokens += tokens
-            mine.cost_usd += cost_usd
+            mine.used += usage
             for scope, limit, spent in self._limits(alias):
-                if limit.max_tokens is not None and spent.tokens > limit.max_tokens:
+                tokens, cost = spent.used.tokens, spent.used.cost_usd
+                if limit.max_tokens is not None and tokens > limit.max_tokens:
                     raise _exceeded(
-                        scope, f"max_tokens {limit.max_tokens} exceeded ({spent.tokens} used)"
+                        scope, f"max_tokens {limit.max_tokens} exceeded ({tokens} used)"
                     )
-                if limit.max_cost_usd is not None and spent.cost_usd > limit.max_cost_usd:
+                if limit.max_cost_usd is not None and cost > limit.max_cost_usd:
                     raise _exceeded(
-                        scope,
-                        f"max_cost_usd {limit.max_cost_usd} exceeded (${spent.cost_usd:.6f} spent)",
+                        scope, f"max_cost_usd {limit.max_cost_usd} exceeded (${cost:.6f} spent)"
                     )
 
 

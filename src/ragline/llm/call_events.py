@@ -38,10 +38,10 @@ def _fields(kwargs: dict[str, Any], start_time: Any, end_time: Any) -> dict[str,
 
 
 def _qualified(model: Any, payload: dict[str, Any]) -> Any:
-    """`openai/gpt-4o-mini` as in `models:`, whether or not a Router made the call.
+    """`openai/gpt-4o-mini` as in `models:`, however LiteLLM reports it.
 
-    A routed call reports the deployment's model as written; a plain LiteLLM
-    call (see `ragline.llm.direct`) reports it without its provider prefix.
+    A routed call reports the deployment's model as written; some call paths of
+    LiteLLM report it without its provider prefix.
     """
     provider = payload.get("custom_llm_provider")
     if isinstance(model, str) and provider and not model.startswith(f"{provider}/"):

@@ -1,4 +1,4 @@
-"""What stands behind a model alias, as one digest: the single answer to "is it the same model?".
+"""What stands behind a model alias: the single answer to "is it the same model?".
 
 Every cache that holds what a model produced keys on it: a step's Prefect cache
 key (for every config field that names a model alias, in any step type), the
@@ -10,6 +10,10 @@ params, max_input_tokens, and any key added later, such as a backend), for
 the alias and every alias its fallbacks lead to. Left out: the key (a secret)
 and the knobs that shape traffic but not answers (rpm, tpm, weight, timeout).
 Plain data, no LiteLLM: `ragline validate` and the compiler may use it.
+
+`alias_models` is the readable form a vector table records (which model, and
+for a local one which backend, made its vectors); `ragline.store.identity`
+compares those records.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ragline.spec.model import Workflow
+    from ragline.spec.model import Deployment, Workflow
 
 NOT_IDENTITY = frozenset({"api_key", "rpm", "tpm", "weight", "timeout"})
-# Values that mean the same as leaving the key out (the default torch backend).
-DEFAULTS = {"backend": "torch"}
+DEFAULT_LOCAL_BACKEND = "torch"
+# Values that mean the same as leaving the key out.
+DEFAULTS = {"backend": DEFAULT_LOCAL_BACKEND}
 
 
 def reachable_aliases(workflow: Workflow, alias: str) -> list[str]:
@@ -60,3 +65,16 @@ def alias_identity(workflow: Workflow, alias: str) -> str:
     """A short stable digest of `alias_config` (16 hex digits)."""
     text = json.dumps(alias_config(workflow, alias), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def deployment_name(d: Deployment) -> str:
+    """`model` for a remote model, `model@backend` for a local one (`local/...@onnx-int8`)."""
+    if d.model.startswith("local/"):
+        return f"{d.model}@{d.backend or DEFAULT_LOCAL_BACKEND}"
+    return d.model
+
+
+def alias_models(workflow: Workflow, alias: str) -> str:
+    """The alias's deployments by name (see `deployment_name`), comma-separated; else the alias."""
+    names = sorted({deployment_name(d) for d in workflow.models.get(alias, [])})
+    return ",".join(names) or alias

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ragline.llm._litellm import litellm
-from ragline.llm.pacing import pacer
+from ragline.llm.rate_limit_wait import pacer
 from ragline.llm.secrets import resolve_secret
 
 if TYPE_CHECKING:
@@ -86,40 +86,4 @@ def build_router(workflow: Workflow) -> Any:
     if any(item["litellm_params"].get("rpm") for item in kwargs["model_list"]):
         # Only then: a LiteLLM callback runs on every call of the process.
         pacer().install(lib)
-    router = lib.Router(**kwargs)
-    share_openai_clients(router, kwargs["model_list"], routing.timeout)
-    return router
-
-
-def share_openai_clients(router: Any, items: list[dict[str, Any]], timeout: float) -> None:
-    """Give each OpenAI-compatible deployment one pooled HTTP client for the whole run.
-
-    The Router's synchronous `completion` runs each call in a fresh event loop,
-    and LiteLLM caches its clients per loop, so without this every call opened
-    a new connection (a TLS handshake per call against a real API). The Router
-    looks for a deployment's client under `<deployment id>_client`; we put one
-    there. max_retries=0: retries are the Router's, never the SDK's.
-    """
-    import openai
-
-    from ragline.llm._litellm import litellm as lib
-
-    for item in items:
-        params = item["litellm_params"]
-        try:
-            _, provider, _, _ = lib().get_llm_provider(model=params["model"])
-        except Exception:  # an unknown provider fails at call time with LiteLLM's own message
-            continue
-        if provider != "openai" or not params.get("api_key"):
-            continue
-        client = openai.OpenAI(
-            api_key=params["api_key"],
-            base_url=params.get("api_base"),
-            timeout=params.get("timeout") or timeout,
-            max_retries=0,
-        )
-        deployment_id = item["model_info"]["id"]
-        for suffix in ("_client", "_stream_client"):
-            router.cache.set_cache(
-                key=f"{deployment_id}{suffix}", value=client, local_only=True, ttl=86400
-            )
+    return lib.Router(**kwargs)

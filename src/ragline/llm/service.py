@@ -2,26 +2,29 @@
 
 Steps get it through `model_service(ctx)`, which builds it once per run in
 `ctx.services`; all calls of a run share the Router's rate windows and
-cooldowns, the cache and the budget. Retries and fallbacks are the Router's;
-nothing here loops over providers.
+cooldowns, the response cache and the budget.
+
+Every call is one call of the Router's synchronous API, made in the step's own
+thread: which deployment, whether and when to try again (Retry-After
+included), which fallback, and the record of each failed attempt are the
+Router's decisions; nothing here loops over providers or retries.
+`bench/bench_generate.py` measures what the Router costs against a plain
+`litellm.completion` (docs/models-and-caching.md has the figures).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragline.llm.budget import BudgetTracker
-from ragline.llm.direct import DirectRoute, direct_routes
 from ragline.llm.errors import model_error
-from ragline.llm.loop import run
 from ragline.llm.redact import redact
-from ragline.llm.types import Usage
-from ragline.llm.writeback import CacheWriter, shared_writer
+from ragline.llm.usage import Usage, record_usage
 
 if TYPE_CHECKING:
     from ragline.sdk.context import StepContext
@@ -45,37 +48,22 @@ class ModelService:
     """Everything between a step and LiteLLM, for one run of one workflow."""
 
     def __init__(self, workflow: Workflow, workflow_dir: Path) -> None:
-        from ragline.llm.cache import build_cache, cache_location
+        from ragline.llm.cache import build_cache
         from ragline.llm.router import model_list
 
         self.workflow = workflow
         self._router: Any = None
         self.deployments: dict[str, list[dict[str, Any]]] = {}
-        items = model_list(workflow)
-        for item in items:
+        for item in model_list(workflow):
             self.deployments.setdefault(item["model_name"], []).append(item)
-        self.direct = direct_routes(workflow, items)
-        state_dir = workflow_dir / ".ragline"
-        location = cache_location(workflow.cache, state_dir, workflow_dir)
-        self._writer: CacheWriter | None = None
-        self.cache: Any = None
-        if location is not None:
-            self._writer = shared_writer(
-                location, lambda: build_cache(workflow.cache, state_dir, workflow_dir)
-            )
-            self.cache = self._writer.cache
+        self.cache: Any = build_cache(workflow.cache, workflow_dir / ".ragline", workflow_dir)
         self._model_keys: dict[str, str] = {}
         self.budget = BudgetTracker(workflow.budget)
-        self._usage: list[Usage] = []
         self._lock = threading.Lock()
 
     @property
     def router(self) -> Any:
-        """The run's LiteLLM Router, built on first need.
-
-        A run whose aliases all have nothing to route (see `ragline.llm.direct`)
-        and whose calls all succeed at once never builds one.
-        """
+        """The run's LiteLLM Router, built on first need (a run without model calls has none)."""
         if self._router is None:
             with self._lock:
                 if self._router is None:
@@ -110,8 +98,8 @@ class ModelService:
             if value is not None:
                 request[key] = value
         cache_key = self._cache_key(alias, request) if (temperature == 0 and not stream) else None
-        if cache_key is not None and self._writer is not None:
-            hit = self._writer.get(cache_key)
+        if cache_key is not None:
+            hit = self.cache.get_cache(cache_key=cache_key)
             if isinstance(hit, dict) and "text" in hit:
                 usage = Usage(model=str(hit.get("model", "")), calls=1, cache_hits=1)
                 self._record(usage, alias, ctx)
@@ -129,10 +117,11 @@ class ModelService:
             if stream:
                 result = self._stream(alias, request, metadata, on_text)
             else:
-                response, deployment, extra_retries = self._call(alias, request, metadata)
-                result = _from_response(response)
-                result.deployment = deployment or result.deployment
-                result.usage.retries += extra_retries
+                result = _from_response(
+                    self.router.completion(
+                        model=alias, metadata=metadata, drop_params=True, **request
+                    )
+                )
         except Exception as exc:
             self._record(self._failed(alias, metadata, started), alias, ctx)
             raise model_error(exc, alias, metadata) from None
@@ -140,119 +129,20 @@ class ModelService:
         result.usage.latency_ms = (time.perf_counter() - started) * 1000
         # Recorded before the budget check: a call that crosses the budget was made and billed.
         self._record(result.usage, alias, ctx)
-        self.budget.after_call(alias, result.usage.tokens, result.usage.cost_usd)
-        if cache_key is not None and self._writer is not None:
-            self._writer.add(
-                cache_key,
+        self.budget.after_call(alias, result.usage)
+        if cache_key is not None:
+            # Stored before the answer is returned: the next lookup, of this process or
+            # another, finds it. A store costs well under a millisecond (bench_generate).
+            self.cache.add_cache(
                 {
                     "text": result.text,
                     "model": result.usage.model,
                     "deployment": result.deployment,
                     "provider_metadata": result.provider_metadata,
                 },
+                cache_key=cache_key,
             )
         return result
-
-    def _call(
-        self, alias: str, request: dict[str, Any], metadata: dict[str, Any]
-    ) -> tuple[Any, str, int]:
-        """A completion call, direct first for an alias with nothing to route."""
-        from ragline.llm._litellm import litellm
-
-        return self._direct_first(
-            alias,
-            metadata,
-            direct=lambda route: litellm().completion(
-                **route.params,
-                **request,
-                metadata={"model_group": alias},
-                drop_params=True,
-                num_retries=0,
-            ),
-            routed=lambda retries: self.router.acompletion(
-                model=alias, metadata=metadata, drop_params=True, **retries, **request
-            ),
-        )
-
-    def _embedding(self, alias: str, texts: list[str], metadata: dict[str, Any]) -> Any:
-        """An embedding call, direct first for an alias with nothing to route."""
-        from ragline.llm._litellm import litellm
-
-        response, _, _ = self._direct_first(
-            alias,
-            metadata,
-            direct=lambda route: litellm().embedding(
-                **route.params, input=texts, metadata={"model_group": alias}, num_retries=0
-            ),
-            routed=lambda retries: self.router.aembedding(
-                model=alias, input=texts, metadata=metadata, **retries
-            ),
-        )
-        return response
-
-    def _direct_first(
-        self,
-        alias: str,
-        metadata: dict[str, Any],
-        direct: Callable[[DirectRoute], Any],
-        routed: Callable[[dict[str, int]], Coroutine[Any, Any, Any]],
-    ) -> tuple[Any, str, int]:
-        """(response, deployment id when known here, retries the Router did not count).
-
-        An alias with nothing to route makes its first attempt as a plain
-        synchronous LiteLLM call in the step's own thread (`direct`): no hand-over
-        to the event loop, no Router. If that fails, the Router makes the call
-        with one retry fewer. Every other alias is routed at once, on the
-        process's one event loop (`ragline.llm.loop`).
-        """
-        route = self.direct.get(alias)
-        if route is None:
-            return run(routed({})), "", 0
-        try:
-            return direct(route), route.deployment_id, 0
-        except Exception as exc:
-            self._before_router_retry(exc, route, metadata)
-        retries = {"num_retries": self.workflow.routing.num_retries - 1}
-        return run(routed(retries)), "", 1
-
-    def _before_router_retry(
-        self, exc: Exception, route: DirectRoute, metadata: dict[str, Any]
-    ) -> None:
-        """After a failed direct attempt: give up as the Router would, or wait as it would.
-
-        A retried attempt is recorded, so a final error lists it with the Router's own.
-        """
-        from ragline.llm._litellm import litellm
-
-        lib = litellm()
-        status = getattr(exc, "status_code", None)
-        if isinstance(exc, lib.NotFoundError) or (
-            isinstance(status, int) and not lib.should_retry(status)
-        ):
-            # A bad request or a wrong key: the Router does not retry these either.
-            metadata["model_info"] = {"id": route.deployment_id}
-            metadata["deployment"] = route.params.get("model")
-            raise exc
-        metadata["previous_models"] = [
-            {
-                "deployment_id": route.deployment_id,
-                "model": route.params.get("model"),
-                "exception_type": type(exc).__name__,
-                "exception_string": str(exc),
-            }
-        ]
-        headers = getattr(exc, "litellm_response_headers", None)
-        if headers is None:
-            headers = getattr(getattr(exc, "response", None), "headers", None)
-        retries = self.workflow.routing.num_retries
-        time.sleep(
-            lib.calculate_retry_after(
-                remaining_retries=retries,
-                max_retries=retries,
-                response_headers=headers,
-                min_timeout=self.workflow.routing.retry_after,
-            )
-        )
 
     def _stream(
         self,
@@ -304,7 +194,7 @@ class ModelService:
         metadata: dict[str, Any] = {}
         started = time.perf_counter()
         try:
-            response = self._embedding(alias, texts, metadata)
+            response = self.router.embedding(model=alias, input=texts, metadata=metadata)
         except Exception as exc:
             self._record(self._failed(alias, metadata, started), alias, ctx, merge=True)
             raise model_error(exc, alias, metadata) from None
@@ -321,7 +211,7 @@ class ModelService:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         self._record(usage, alias, ctx, merge=True)
-        self.budget.after_call(alias, tokens, usage.cost_usd)
+        self.budget.after_call(alias, usage)
         return vectors, usage
 
     def _cache_key(self, alias: str, request: dict[str, Any]) -> str | None:
@@ -334,33 +224,21 @@ class ModelService:
             model = self._model_keys[alias] = cache_model_key(self.workflow, alias)
         return str(self.cache.get_cache_key(model=model, **request))
 
-    def flush(self) -> None:
-        """Wait until every answer of this run is stored in the response cache."""
-        if self._writer is not None:
-            self._writer.flush()
-
     def close(self) -> None:
-        """End of the run: land pending cache writes, unhook the Router from LiteLLM.
+        """End of the run: unhook the Router from LiteLLM.
 
         Each Router adds its callbacks to LiteLLM's process-wide lists, and every
         later call of the process runs them; a long-lived process (`ragline serve`,
         a worker) would otherwise slow down with every run it has served.
         """
-        try:
-            self.flush()
-        finally:
-            if self._router is not None:
-                self._router.discard()
+        if self._router is not None:
+            self._router.discard()
 
     # -- usage -----------------------------------------------------------------
     def _record(
         self, usage: Usage, alias: str, ctx: StepContext | None, *, merge: bool = False
     ) -> None:
-        with self._lock:
-            self._usage.append(usage)
         if ctx is not None:
-            from ragline.llm.usage import record_usage
-
             record_usage(ctx, alias, usage, merge=merge)
 
     def _failed(self, alias: str, metadata: dict[str, Any], started: float) -> Usage:
@@ -377,10 +255,6 @@ class ModelService:
             retries=len(attempts(metadata)),
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-
-    def usage(self) -> list[Usage]:
-        with self._lock:
-            return list(self._usage)
 
 
 def _from_response(response: Any) -> Completion:

@@ -1,18 +1,57 @@
-"""Usage on the step's metrics: the run's `model_usage` rows and a table artifact.
+"""What model calls used, and the one place usages are added up.
 
-The compiler publishes `ctx.metrics["artifacts"]` on the flow run; the table
-holds tokens, cost, latency, the model that answered, cache hits, retries and
-fallbacks, never a key.
+`Usage` holds tokens, cost, latency, cache hits, retries, fallbacks and failed
+calls; `a + b` and `Usage.total(...)` are the only sums. A step's calls become
+its `model_usage` rows and a table artifact (the compiler publishes
+`ctx.metrics["artifacts"]` on the flow run), the run's rows become one row per
+model plus a total; the budget adds usages too. Never a key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ragline.llm.types import Usage
+from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from ragline.sdk.context import StepContext
+
+
+# Every request counts, the ones that got no answer (`failed`) and the one that
+# crossed a budget included: what a provider bills is what is summed (`a + b`).
+class Usage(BaseModel):
+    """Tokens, cost and routing facts of one or more model calls (failed ones included)."""
+
+    model: str = ""
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    cache_hits: int = 0
+    retries: int = 0
+    fallbacks: int = 0
+    failed: int = Field(0, description="Calls that ended in an error (no answer).")
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        summed = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in type(self).model_fields
+            if name != "model"
+        }
+        return Usage(model=other.model or self.model, **summed)
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        out = cls()
+        for usage in usages:
+            out = out + usage
+        return out
 
 
 def usage_row(alias: str, usage: Usage) -> dict[str, Any]:
@@ -72,6 +111,11 @@ def with_earlier_attempts(
     out["model_usage"] = [*earlier, *metrics.get("model_usage", [])]
     _usage_artifact(out, step_id)
     return out
+
+
+def rows_total(rows: Iterable[dict[str, Any]]) -> Usage:
+    """The sum of `model_usage` rows (a step's, or several steps')."""
+    return Usage.total(row_usage(row) for row in rows)
 
 
 def run_totals(step_metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:

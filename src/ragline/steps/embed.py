@@ -12,13 +12,13 @@ from typing import Any
 from pydantic import Field
 
 from ragline.documents import Chunk
+from ragline.llm.identity import alias_identity
 from ragline.sdk.context import StepContext
 from ragline.sdk.step import ModelAlias, Ref, StepConfig, step
 from ragline.store.fields import searchable_text
 from ragline.store.vectors import (
     EmbeddingCache,
     RedisEmbeddingCache,
-    model_identity,
     open_embedding_cache,
 )
 
@@ -90,7 +90,7 @@ def embed(config: EmbedConfig, ctx: StepContext) -> list[Chunk]:
     """Look every text up in the cache, embed only the missing ones, in batches."""
     import numpy as np
 
-    identity = model_identity(ctx.workflow, config.model)
+    identity = alias_identity(ctx.workflow, config.model)
     cache = open_embedding_cache(ctx.workflow, ctx.state_dir)
     try:
         texts = [searchable_text(c, title=config.include_title) for c in config.chunks]

@@ -92,13 +92,13 @@ class StagedSlice(BaseModel):
 
 def stage_index(config: IndexConfig, ctx: StepContext) -> StagedSlice:
     """One slice: write the rows the committed table lacks as fragments, commit nothing."""
+    from ragline.llm.identity import alias_models
     from ragline.store.fragments import stage
     from ragline.store.identity import check_index
-    from ragline.store.vectors import model_name
 
     table = open_store(ctx, config.store)
     alias = _embedding_alias(ctx)
-    model = model_name(ctx.workflow, alias) if alias else ""
+    model = alias_models(ctx.workflow, alias) if alias else ""
     if model and config.chunks and table.table() is not None:  # never mix models in a table
         check_index(config.store, table.embedding_model, model, alias)
     staged = stage(table, config.chunks, model=model, alias=alias)
@@ -161,13 +161,12 @@ def commit_index(slices: list[StagedSlice], ctx: StepContext) -> IndexResult:
 )
 def index(config: IndexConfig, ctx: StepContext) -> IndexResult:
     """Diff against the table's ids under its write lock, then insert and delete in batches."""
-    from ragline.llm.identity import alias_identity
+    from ragline.llm.identity import alias_identity, alias_models
     from ragline.store.identity import check_index
-    from ragline.store.vectors import model_name
 
     table = open_store(ctx, config.store)
     embed_alias = _embedding_alias(ctx)
-    model = model_name(ctx.workflow, embed_alias) if embed_alias else ""
+    model = alias_models(ctx.workflow, embed_alias) if embed_alias else ""
     if model and config.chunks and table.table() is not None and config.on_model_change == "error":
         check_index(config.store, table.embedding_model, model, embed_alias)
     report = table.write(

@@ -131,14 +131,14 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
 
 
 def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[float]:
+    from ragline.llm.identity import alias_models
     from ragline.llm.service import model_service
     from ragline.store.identity import check_query
-    from ragline.store.vectors import model_name
 
     alias = config.model or _indexed_alias(ctx, table) or table.embedding_alias
     if alias and alias in ctx.workflow.models:
         # The alias that indexed the table may since point at another backend.
-        check_query(config.store, table.embedding_model, model_name(ctx.workflow, alias), alias)
+        check_query(config.store, table.embedding_model, alias_models(ctx.workflow, alias), alias)
     else:
         recorded = table.embedding_model or "unknown"
         raise StepError(
@@ -159,18 +159,18 @@ def _indexed_alias(ctx: StepContext, table: Any) -> str | None:
     Queries are embedded through the workflow's aliases only, never a model the
     workflow does not declare, so keys, api_base and budgets always apply.
     """
+    from ragline.llm.identity import alias_models
     from ragline.store.identity import same_embedding
-    from ragline.store.vectors import model_name
 
     recorded_alias, recorded_model = table.embedding_alias, table.embedding_model
     if (
         recorded_alias
         and recorded_alias in ctx.workflow.models
-        and same_embedding(recorded_model, model_name(ctx.workflow, recorded_alias))
+        and same_embedding(recorded_model, alias_models(ctx.workflow, recorded_alias))
     ):
         return str(recorded_alias)
     for alias in ctx.workflow.models:
-        if recorded_model and same_embedding(recorded_model, model_name(ctx.workflow, alias)):
+        if recorded_model and same_embedding(recorded_model, alias_models(ctx.workflow, alias)):
             return alias
     return None
 

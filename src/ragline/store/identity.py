@@ -7,26 +7,14 @@ have the same dimension but are not the same vectors (int8 weights move them
 by a cosine of about 0.005), so mixing them in one table would quietly skew
 every ranking: writing or querying a table with another identity is an error
 that names both. Tables written before backends existed record the bare local
-model name; that is the torch backend they were made with.
+model name; that is the torch backend they were made with. What an alias
+stands for is `ragline.llm.identity.alias_models`; this module compares records.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ragline.errors import ErrorCategory, StepError
-
-if TYPE_CHECKING:
-    from ragline.spec.model import Deployment
-
-DEFAULT_LOCAL_BACKEND = "torch"
-
-
-def deployment_identity(d: Deployment) -> str:
-    """`model` for a remote model, `model@backend` for a local one."""
-    if d.model.startswith("local/"):
-        return f"{d.model}@{d.backend or DEFAULT_LOCAL_BACKEND}"
-    return d.model
+from ragline.llm.identity import DEFAULT_LOCAL_BACKEND
 
 
 def normalised(identity: str) -> str:

@@ -1,8 +1,9 @@
 """Content-addressed embedding cache: a chunk's vector is computed once per model.
 
-Keyed by what the alias routes to (never the alias name alone: pointing
-`embedder` at another model must not reuse old vectors) and by the SHA-256 of
-the text, so an edited file re-embeds only the chunks whose text changed.
+Keyed by what the alias routes to (`ragline.llm.identity.alias_identity`, never
+the alias name alone: pointing `embedder` at another model must not reuse old
+vectors) and by the SHA-256 of the text, so an edited file re-embeds only the
+chunks whose text changed.
 """
 
 from __future__ import annotations
@@ -14,25 +15,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragline.spec.model import Workflow
-
-
-def model_identity(workflow: Workflow, alias: str) -> str:
-    """What stands behind `alias` (see `ragline.llm.identity`; never keys), as a short digest."""
-    from ragline.llm.identity import alias_identity
-
-    return alias_identity(workflow, alias)
-
-
-def model_name(workflow: Workflow, alias: str) -> str:
-    """What an alias embeds with, recorded on the table so `retrieve` can embed queries alike.
-
-    A local model carries its backend (`local/all-MiniLM-L6-v2@onnx-int8`): see
-    `ragline.store.identity`.
-    """
-    from ragline.store.identity import deployment_identity
-
-    names = sorted({deployment_identity(d) for d in workflow.models.get(alias, [])})
-    return ",".join(names) or alias
 
 
 class EmbeddingCache:
