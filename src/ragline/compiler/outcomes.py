@@ -25,6 +25,7 @@ from ragline.errors import ErrorCategory, StepError
 
 # Summaries jump the queue of a busy worker: they take milliseconds and unblock the driver.
 _SUMMARY_PRIORITY = 100
+_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,28 @@ def task_outcome(future: Any, *, full: bool) -> Outcome:
         return outcome_of_state(future.state, full=True, result=future.result)
     try:
         if full:
-            state = wrapped.result()
+            state = _result(wrapped, client)
             return outcome_of_state(
                 state, full=True, result=lambda **kw: state.result(_sync=True, **kw)
             )
         summary = client.submit(_summary, wrapped, pure=False, priority=_SUMMARY_PRIORITY)
-        return summary.result()  # type: ignore[no-any-return]
+        return _result(summary, client)  # type: ignore[no-any-return]
     except Exception as exc:  # the worker died for good, or the scheduler went away
         return Outcome("Crashed", False, str(exc), error=lost_cluster(exc, client) or exc)
+
+
+def _result(future: Any, client: Any) -> Any:
+    """A distributed future's result, or an error once its client has given up on the scheduler.
+
+    When the scheduler goes away, Dask's client tries to reconnect (30 s by default),
+    then closes, and the futures it leaves behind never finish: wait in short steps.
+    """
+    while True:
+        try:
+            return future.result(timeout=_POLL_S)
+        except TimeoutError:
+            if client.status in ("closing", "closed"):
+                raise ConnectionError(f"the Dask client is {client.status}") from None
 
 
 def _summary(state: Any) -> Outcome:
@@ -114,14 +129,19 @@ def _joined(parts: list[Outcome]) -> Outcome:
 
 
 def lost_cluster(exc: BaseException, client: Any) -> StepError | None:
-    """A located error when the Dask scheduler no longer answers; None when it does."""
-    address = str(getattr(getattr(client, "scheduler", None), "address", "") or "")
-    if not address or _answers(address):
+    """A located error when the Dask scheduler is gone; None while it answers."""
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    if not isinstance(address, str):  # a closed client forgets it, but not what it was given
+        address = getattr(client, "_start_arg", None)
+    if not isinstance(address, str):
+        return None
+    # A client that lost its scheduler reconnects ("connecting"), then gives up ("closed").
+    if getattr(client, "status", "running") == "running" and _answers(address):
         return None
     return StepError(
         f"the Dask scheduler at {address} went away during the run "
-        f"({type(exc).__name__}); the finished partitions are cached: "
-        "start a scheduler and rerun to resume from them",
+        f"({type(exc).__name__}); start a scheduler and rerun: "
+        "the cached partitions that finished are not run again",
         category=ErrorCategory.INFRASTRUCTURE,
         retryable=False,
         step_id="(cluster)",
