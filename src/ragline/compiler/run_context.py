@@ -94,7 +94,8 @@ _BY_WORKFLOW_LOCK = threading.Lock()
 
 
 def _workflow_key(loaded: LoadedWorkflow) -> str:
-    return digest(str(loaded.path.resolve()), loaded.workflow.model_dump(mode="json", by_alias=True))
+    workflow = loaded.workflow.model_dump(mode="json", by_alias=True)
+    return digest(str(loaded.path.resolve()), workflow)
 
 
 def compiled_context(loaded: LoadedWorkflow, registry: Registry) -> RunContext:

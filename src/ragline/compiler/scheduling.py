@@ -109,7 +109,7 @@ def shares(
             return source, [Share(Part(i, k, (0, None)), [i]) for i in range(k)]
         lengths = [outcome(part, full=False).length for part in upstream.parts]
         if all(n is not None for n in lengths):
-            return source, _windows(partition, [n or 0 for n in lengths])
+            return source, windows(partition, [n or 0 for n in lengths])
     if partition.count is not None:
         return None, [Share(Part(i, partition.count)) for i in range(partition.count)]
     length = None
@@ -127,7 +127,7 @@ def shares(
     return None, [Share(Part(i, count)) for i in range(count)]
 
 
-def _windows(partition: Partition, lengths: list[int]) -> list[Share]:
+def windows(partition: Partition, lengths: list[int]) -> list[Share]:
     """Each slice's bounds in the joined list, as upstream slices plus a window in them."""
     total = sum(lengths)
     starts = [sum(lengths[:j]) for j in range(len(lengths))]
