@@ -17,7 +17,7 @@ subprocess of this one running one flow against the same 2-worker cluster), so o
 size's peak does not hide the other's.
 
 Run: .venv/bin/python -m bench.bench_scale [--docs 2000] [--large 8000] [--parts 8]
-     [--backend torch|onnx|onnx-int8] [--skip-throughput]
+     [--backend torch|onnx|onnx-int8] [--skip-throughput] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ WORKFLOW = """\
         with: {{paths: ["corpus.jsonl"], id_field: _id}}
       - id: chunk
         uses: chunk
-        with: {{documents: "${{{{ steps.ingest.output }}}}", size: 800, overlap: 0}}
+        with: {{documents: "${{{{ steps.ingest.output }}}}", size: 254, overlap: 0}}
       - id: embed
         uses: embed
         with: {{chunks: "${{{{ steps.chunk.output }}}}", model: embedder}}
@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=8)
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--driver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -311,6 +312,8 @@ def main() -> None:
     with local_prefect_server(_HOME / "prefect", port=port, timeout=240):
         if not args.skip_throughput:
             throughput(args, docs, work)
+        if args.skip_memory:
+            return
         with local_dask_cluster(work / "cluster-mem", workers=2) as cluster:
             for n in (args.docs, args.large):
                 r = driver_rss(n, cluster.address, args.parts, args.backend, work / f"mem-{n}")
