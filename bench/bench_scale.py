@@ -12,7 +12,12 @@ The machine running this has 2 cores and is shared: 2 workers is the most that c
 mean anything, and the ratio is only meaningful because both runs are measured in
 the same process, one after the other.
 
+The driver's peak memory is measured in a fresh driver process per corpus size (a
+subprocess of this one running one flow against the same 2-worker cluster), so one
+size's peak does not hide the other's.
+
 Run: .venv/bin/python -m bench.bench_scale [--docs 2000] [--large 8000] [--parts 8]
+     [--backend torch|onnx|onnx-int8] [--skip-throughput] [--skip-memory]
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import os
 import random
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -53,7 +60,7 @@ WORKFLOW = """\
     apiVersion: ragline/v1
     name: bench-scale
     models:
-      embedder: [{{model: local/all-MiniLM-L6-v2}}]
+      embedder: [{{model: local/all-MiniLM-L6-v2, backend: {backend}}}]
     stores:
       docs: {{uri: {store}, table: docs}}
     defaults: {{partition: {{count: {parts}}}, cache: false}}
@@ -63,7 +70,7 @@ WORKFLOW = """\
         with: {{paths: ["corpus.jsonl"], id_field: _id}}
       - id: chunk
         uses: chunk
-        with: {{documents: "${{{{ steps.ingest.output }}}}", size: 800, overlap: 0}}
+        with: {{documents: "${{{{ steps.ingest.output }}}}", size: 254, overlap: 0}}
       - id: embed
         uses: embed
         with: {{chunks: "${{{{ steps.chunk.output }}}}", model: embedder}}
@@ -88,12 +95,16 @@ def corpus(n: int) -> list[dict[str, str]]:
     return out
 
 
-def project(folder: Path, docs: list[dict[str, str]], address: str, parts: int) -> Path:
+def project(
+    folder: Path, docs: list[dict[str, str]], address: str, parts: int, backend: str = "torch"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
     path = folder / "workflow.yaml"
     store = folder / "lancedb"
-    path.write_text(textwrap.dedent(WORKFLOW).format(store=store, address=address, parts=parts))
+    path.write_text(
+        textwrap.dedent(WORKFLOW).format(store=store, address=address, parts=parts, backend=backend)
+    )
     return path
 
 
@@ -143,69 +154,174 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def worker_threads(address: str) -> dict[str, Any]:
+    """What each worker process computes with: its torch intra-op threads, OMP_NUM_THREADS."""
+    from distributed import Client
+
+    def probe() -> str:
+        import torch
+
+        return (
+            f"torch {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
+        )
+
+    with Client(address, set_as_default=False) as client:
+        return dict(client.run(probe))
+
+
+def driver_rss(n: int, address: str, parts: int, backend: str, folder: Path) -> dict[str, Any]:
+    """One flow over n documents in a fresh driver process: its peak RSS and wall time."""
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench.bench_scale", "--driver", str(n)),
+            *("--address", address, "--parts", str(parts)),
+            *("--backend", backend, "--work", str(folder)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the {n}-document driver failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def as_driver(args: argparse.Namespace) -> None:
+    """`--driver N`: run one flow and print this process's peak RSS (used by `driver_rss`)."""
+    before = peak_mb()
+    path = project(Path(args.work), corpus(args.driver), args.address, args.parts, args.backend)
+    seconds, records = run(path)
+    print(
+        json.dumps(
+            {
+                "docs": args.driver,
+                "seconds": seconds,
+                "peak_mb": peak_mb(),
+                "peak_before_run_mb": before,
+                "rows": records["index"].metrics.get("rows"),
+            }
+        )
+    )
+
+
+def project_10m(r1: dict[str, Any], ratio: float, docs: int) -> list[str]:
+    """10 M documents on 100 workers, from this run's figures (see docs/scaling-out.md)."""
+    total, workers, slice_docs = 10_000_000, 100, 10_000
+    per_worker = r1["docs_per_s"] * ratio / 2  # the measured efficiency per worker
+    compute_h = total / (workers * per_worker) / 3600
+    slices = total // slice_docs
+    partitions_s = 3 * slices * r1["per_partition_ms"] / 1000 / workers
+    commit_min = r1["commit_ms"] / 1000 * total / docs / 60  # linear in rows: an upper bound
+    start_s = r1["service_start_ms"] / 1000
+    return [
+        f"  {workers} workers x {r1['docs_per_s']:.1f} docs/s x {ratio / 2:.2f} efficiency: "
+        f"{total:,} docs in {compute_h:.1f} h of embedding",
+        f"  {slices} slices of {slice_docs:,} docs per step: {partitions_s:.0f} s of "
+        f"per-partition overhead (wall, over {workers} workers)",
+        f"  service start once per worker, in parallel: {start_s:.0f} s",
+        f"  commit (linear in rows, an upper bound): {commit_min:.0f} min",
+        f"  total: about {compute_h + (partitions_s + start_s) / 3600 + commit_min / 60:.1f} h",
+    ]
+
+
+def throughput(args: argparse.Namespace, docs: list[dict[str, str]], work: Path) -> None:
+    from ragline.testing.dask_cluster import local_dask_cluster
+
+    results: dict[int, dict[str, Any]] = {}
+    for workers in (1, 2):
+        with local_dask_cluster(work / f"cluster-{workers}", workers=workers) as cluster:
+            # Service start: the first run on fresh workers loads ragline, the model, LanceDB.
+            tiny = project(
+                work / f"tiny-{workers}", docs[:4], cluster.address, workers, args.backend
+            )
+            cold, _ = run(tiny)
+            shutil.rmtree(work / f"tiny-{workers}" / "lancedb")
+            warm, _ = run(tiny)
+            # Per-partition overhead: the same 4 docs in 1 slice and in 16 slices.
+            one = project(work / f"one-{workers}", docs[:4], cluster.address, 1, args.backend)
+            t_one, _ = run(one)
+            many = project(work / f"many-{workers}", docs[:4], cluster.address, 16, args.backend)
+            t_many, _ = run(many)
+            path = project(work / f"w{workers}", docs, cluster.address, args.parts, args.backend)
+            started_load = load()
+            seconds, records = run(path)
+            quality, ids = ndcg10(work / f"w{workers}" / "lancedb", docs)
+            results[workers] = {
+                "seconds": seconds,
+                "docs_per_s": len(docs) / seconds,
+                "service_start_ms": (cold - warm) * 1000,
+                "per_partition_ms": (t_many - t_one) * 1000 / (3 * 15),
+                "commit_ms": (records["index"].duration_s or 0) * 1000,
+                "embed_s": records["embed"].duration_s or 0,
+                "fixed_s": warm,
+                "ndcg10": quality,
+                "ids": ids,
+            }
+            r = results[workers]
+            print(
+                f"{workers} worker(s): {len(docs)} docs in {seconds:.1f} s "
+                f"({r['docs_per_s']:.1f} docs/s), {len(ids)} rows, nDCG@10 {quality:.4f}; "
+                f"service start {r['service_start_ms']:.0f} ms, "
+                f"per-partition overhead {r['per_partition_ms']:.0f} ms, "
+                f"commit {r['commit_ms']:.0f} ms, embed slices {r['embed_s']:.1f} s of work, "
+                f"a warm 4-doc run {warm:.1f} s; load {started_load} -> {load()}"
+            )
+            print(f"  worker threads: {worker_threads(cluster.address)}")
+    ratio = results[2]["docs_per_s"] / results[1]["docs_per_s"]
+    print(f"throughput ratio 2-workers / 1-worker: {ratio:.2f} (target >= 1.7)")
+    print(f"rows identical: {results[1]['ids'] == results[2]['ids']}")
+    print(f"nDCG@10 identical: {results[1]['ndcg10'] == results[2]['ndcg10']}")
+    print("projection, 10 M documents on 100 workers (from the 1-worker figures):")
+    for line in project_10m(results[1], ratio, len(docs)):
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--large", type=int, default=8000)
     parser.add_argument("--parts", type=int, default=8)
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--driver", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.driver:
+        as_driver(args)
+        return
 
     from ragline.testing.dask_cluster import local_dask_cluster
     from ragline.testing.prefect_server import free_port, local_prefect_server
 
     print(
         "NOTE: measured on a shared 2-core machine loaded by other engineers' tests; "
-        "2 workers is the most that can mean anything here. Ratios are within one run."
+        f"2 workers is the most that can mean anything here. Ratios are within one run. "
+        f"Load average (1/5/15 min) at the start: {load()}; backend {args.backend}."
     )
     docs = corpus(args.docs)
     work = _HOME / "work"
-    results: dict[int, dict[str, Any]] = {}
     port = free_port()
     os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"  # workers inherit it
     with local_prefect_server(_HOME / "prefect", port=port, timeout=240):
-        for workers in (1, 2):
-            with local_dask_cluster(work / f"cluster-{workers}", workers=workers) as cluster:
-                # Service start: the first run on fresh workers loads ragline, the model, LanceDB.
-                tiny = project(work / f"tiny-{workers}", docs[:4], cluster.address, workers)
-                cold, _ = run(tiny)
-                shutil.rmtree(work / f"tiny-{workers}" / "lancedb")
-                warm, _ = run(tiny)
-                # Per-partition overhead: the same 4 docs in 1 slice and in 16 slices.
-                one = project(work / f"one-{workers}", docs[:4], cluster.address, 1)
-                t_one, _ = run(one)
-                many = project(work / f"many-{workers}", docs[:4], cluster.address, 16)
-                t_many, _ = run(many)
-                path = project(work / f"w{workers}", docs, cluster.address, args.parts)
-                seconds, records = run(path)
-                quality, ids = ndcg10(work / f"w{workers}" / "lancedb", docs)
-                results[workers] = {
-                    "seconds": seconds,
-                    "docs_per_s": len(docs) / seconds,
-                    "service_start_ms": (cold - warm) * 1000,
-                    "per_partition_ms": (t_many - t_one) * 1000 / (3 * 15),
-                    "commit_ms": (records["index"].duration_s or 0) * 1000,
-                    "fixed_s": warm,
-                    "ndcg10": quality,
-                    "ids": ids,
-                }
-                r = results[workers]
-                print(
-                    f"{workers} worker(s): {len(docs)} docs in {seconds:.1f} s "
-                    f"({r['docs_per_s']:.1f} docs/s), {len(ids)} rows, nDCG@10 {quality:.4f}; "
-                    f"service start {r['service_start_ms']:.0f} ms, "
-                    f"per-partition overhead {r['per_partition_ms']:.0f} ms, "
-                    f"commit {r['commit_ms']:.0f} ms, a warm 4-doc run {warm:.1f} s"
-                )
-        ratio = results[2]["docs_per_s"] / results[1]["docs_per_s"]
-        print(f"throughput ratio 2-workers / 1-worker: {ratio:.2f} (target >= 1.7)")
-        print(f"rows identical: {results[1]['ids'] == results[2]['ids']}")
-        print(f"nDCG@10 identical: {results[1]['ndcg10'] == results[2]['ndcg10']}")
-
+        if not args.skip_throughput:
+            throughput(args, docs, work)
+        if args.skip_memory:
+            return
         with local_dask_cluster(work / "cluster-mem", workers=2) as cluster:
             for n in (args.docs, args.large):
-                path = project(work / f"mem-{n}", corpus(n), cluster.address, args.parts)
-                seconds, _ = run(path)
-                print(f"driver peak RSS after {n} docs: {peak_mb():.0f} MB ({seconds:.1f} s)")
+                r = driver_rss(n, cluster.address, args.parts, args.backend, work / f"mem-{n}")
+                print(
+                    f"driver peak RSS, {n} docs: {r['peak_mb']:.0f} MB "
+                    f"({r['peak_before_run_mb']:.0f} MB after its imports, before the run; "
+                    f"{r['rows']} rows in {r['seconds']:.1f} s; load {load()})"
+                )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """A slow stand-in for `embed`, loaded through RAGLINE_PLUGINS by the scale-out tests:
-each slice notes its worker's pid before it sleeps, so a test can kill that worker."""
+each slice notes its worker's pid before it sleeps, so a test can kill that worker, and
+its first chunk's id when it is done."""
 
 from __future__ import annotations
 
@@ -17,15 +18,19 @@ class SlowVectorsConfig(StepConfig):
 
     chunks: Ref[list[Chunk]]
     started: str = "started.log"
+    finished: str = "finished.log"
     delay: float = 0.0
 
 
 @step("slow-vectors", config=SlowVectorsConfig, cache=False, partition="chunks")
 def slow_vectors(config: SlowVectorsConfig, ctx: StepContext) -> list[Chunk]:
-    """Note `pid` in `started`, sleep, then return the chunks with 8-dimensional vectors."""
+    """Note `pid` in `started`, sleep, note the first chunk's id in `finished`, then return
+    the chunks with 8-dimensional vectors."""
     with ctx.resolve_path(config.started).open("a") as f:
         f.write(f"{os.getpid()}\n")
     time.sleep(config.delay)
+    with ctx.resolve_path(config.finished).open("a") as f:
+        f.write(f"{config.chunks[0].id if config.chunks else '-'}\n")
     out = []
     for c in config.chunks:
         digest = hashlib.sha256(c.text.encode()).digest()

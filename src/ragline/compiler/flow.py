@@ -2,7 +2,8 @@
 
 The flow body submits every step (`step_task`, `scheduling`), waits for them,
 records what each did (`records`, `report`) and resolves the workflow's
-`outputs:`. The step tasks themselves hold what Prefect cannot know: which
+`outputs:`; of a step nothing returns it learns only a summary (`outcomes`).
+The step tasks themselves hold what Prefect cannot know: which
 failures are worth retrying and when a result is reusable (`cache_keys`).
 """
 
@@ -17,7 +18,8 @@ from prefect import Flow, get_run_logger
 from prefect.context import FlowRunContext
 
 from ragline.compiler.cache_keys import seed
-from ragline.compiler.plan import PlannedStep, plan
+from ragline.compiler.outcomes import Outcome, outcome
+from ragline.compiler.plan import PlannedStep, plan, references
 from ragline.compiler.records import StepRecord, StepResult
 from ragline.compiler.run_context import compiled_context
 from ragline.compiler.run_monitoring import start_run_monitoring
@@ -95,23 +97,24 @@ def compile_workflow(
                     seed=seed(ctx, p, step_type, inputs),
                     run_id=run_id,
                 )
+            # The driver holds futures and small summaries: only the outputs `outputs:`
+            # reads come back to it (see `outcomes`), never the vectors in between.
+            read = read_by_outputs(workflow)
+            outcomes = {sid: outcome(f, full=sid in read) for sid, f in futures.items()}
             results: dict[str, StepResult] = {}
             failure: StepError | None = None
-            for sid, future in futures.items():
-                future.wait()
-                state = future.state
-                if state.is_completed():
-                    results[sid] = future.result()
-                elif failure is None:
-                    failure = _failure_of(sid, future)
-            records = [
-                _record(p, futures[p.spec.id], results.get(p.spec.id), ctx.services(run_id))
-                for p in steps
-            ]
+            for sid, done in outcomes.items():
+                if done.completed and done.result is not None:
+                    results[sid] = done.result
+                elif not done.completed and failure is None:
+                    failure = _failure_of(sid, done)
+            records = [_record(p, outcomes[p.spec.id], ctx.services(run_id)) for p in steps]
             outputs: dict[str, Any] = {}
             if failure is None:
                 try:
-                    outputs = _outputs(workflow, results, inputs)
+                    outputs = _outputs(
+                        workflow, {k: v for k, v in results.items() if k in read}, inputs
+                    )
                 except Exception as exc:
                     failure = as_step_error(exc, "(outputs)")
                     log_failure(get_run_logger(), failure)
@@ -154,29 +157,24 @@ def _run_name(workflow_name: str) -> Callable[[], str]:
     return name
 
 
-def _failure_of(step_id: str, future: Any) -> StepError:
+def _failure_of(step_id: str, done: Outcome) -> StepError:
     """The StepError of a failed task run (a timeout or crash becomes one here, and is logged)."""
-    try:
-        future.result()
-    except Exception as exc:
-        error = as_step_error(exc, step_id)
-        if error is not exc:
+    if isinstance(done.error, Exception):
+        error = as_step_error(done.error, step_id)
+        if error is not done.error:
             log_failure(get_run_logger(), error)
         return error
     return StepError(
-        f"the step ended in state {future.state.name}: {future.state.message}",
+        f"the step ended in state {done.state}: {done.message}",
         category=ErrorCategory.INFRASTRUCTURE,
         step_id=step_id,
     )
 
 
-def _record(
-    p: PlannedStep, future: Any, result: StepResult | None, services: RunServices
-) -> StepRecord:
+def _record(p: PlannedStep, done: Outcome, services: RunServices) -> StepRecord:
     from ragline.llm.usage import with_earlier_attempts
 
-    state = future.state
-    cached = state.name == "Cached"
+    result = done.result
     facts = step_facts(services, p.spec.id)
     if result is not None:
         metrics = with_earlier_attempts(result.metrics, facts.failed_usage, p.spec.id)
@@ -186,13 +184,21 @@ def _record(
     return StepRecord(
         step_id=p.spec.id,
         uses=p.spec.uses,
-        state=state.name,
-        duration_s=None if cached or result is None else result.duration_s,
-        cached=cached,
+        state=done.state,
+        duration_s=None if done.cached or result is None else result.duration_s,
+        cached=done.cached,
         # A step that ran on another process recorded its facts there; its result says.
-        retries=max(0, (result.attempt if result and not cached else facts.attempts) - 1),
+        retries=max(0, (result.attempt if result and not done.cached else facts.attempts) - 1),
         metrics=metrics,
     )
+
+
+def read_by_outputs(workflow: Workflow) -> set[str]:
+    """The steps whose output the run returns: those `outputs:` reads, else the last ones."""
+    if workflow.outputs:
+        return {r.name for r in references(workflow.outputs) if r.kind == "steps"}
+    downstream = {d for s in plan(workflow) for d in s.after}
+    return {s.id for s in workflow.steps if s.id not in downstream}
 
 
 def _outputs(

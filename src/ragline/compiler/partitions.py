@@ -24,10 +24,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Part:
-    """Slice `index` of `count`: a task's share of a partitioned step's list."""
+    """Slice `index` of `count`: a task's share of a partitioned step's list.
+
+    Without a `window` the task receives the whole list and takes its bounds in it.
+    With one, it receives only the upstream slices that hold its items (see
+    `scheduling.shares`), and `window` is where its items lie in those joined:
+    `(start, None)` is all of them.
+    """
 
     index: int
     count: int
+    window: tuple[int, int | None] | None = None
 
     def bounds(self, length: int) -> tuple[int, int]:
         """Contiguous, in order, sizes differing by at most one item."""
@@ -45,7 +52,7 @@ def slice_config(config: Any, step_type: StepType, part: Part) -> Any:
     """The config of one partition: its share of the step's list field."""
     field_name = str(step_type.partition)
     items = list(getattr(config, field_name))
-    lo, hi = part.bounds(len(items))
+    lo, hi = part.window if part.window is not None else part.bounds(len(items))
     return config.model_copy(update={field_name: items[lo:hi]})
 
 
@@ -69,67 +76,27 @@ def joined(value: Any) -> Any:
                 metrics[key] = metrics.get(key, 0) + value
     if usage:
         metrics["model_usage"] = usage
+    # A summary of the slices (outputs left on the workers, see `outcomes`) joins to None.
+    summary = any(p.output is None for p in parts)
     return StepResult(
-        output=[item for p in parts for item in p.output],
+        output=None if summary else [item for p in parts for item in p.output],
         fingerprint=digest(*[p.fingerprint for p in parts]),
         duration_s=sum(p.duration_s for p in parts),
         metrics=metrics,
-        attempt=max(p.attempt for p in parts),
+        attempt=max((p.attempt for p in parts), default=1),
     )
 
 
 class PartitionedFuture:
-    """The futures of a partitioned step, seen by the flow body as one."""
+    """The futures of a partitioned step's slices, in order (see `outcomes` for its outcome)."""
 
     def __init__(self, parts: list[Any]) -> None:
         self.parts = parts
 
-    def wait(self) -> None:
-        for part in self.parts:
-            part.wait()
-
-    @property
-    def state(self) -> Any:
-        states = [p.state for p in self.parts]
-        unfinished = [s for s in states if not s.is_completed()]
-        if unfinished:
-            return unfinished[0]
-        cached = [s for s in states if s.name == "Cached"]
-        return (
-            states[0]
-            if len(cached) == len(states)
-            else next(s for s in states if s.name != "Cached")
-        )
-
-    def result(self) -> StepResult:
-        return joined([p.result() for p in self.parts])  # type: ignore[no-any-return]
-
 
 class CommittedFuture:
-    """A staged step's slices and the one commit after them, seen by the flow body as one.
-
-    Its state is the first unfinished slice's (so a failure names the slice that
-    failed), else the commit's; its result is the commit's.
-    """
+    """A staged step's slices and the one commit after them; its output is the commit's."""
 
     def __init__(self, parts: list[Any], commit: Any) -> None:
         self.parts = parts
         self.commit = commit
-
-    def wait(self) -> None:
-        for part in self.parts:
-            part.wait()
-        self.commit.wait()
-
-    @property
-    def state(self) -> Any:
-        for part in self.parts:
-            if not part.state.is_completed():
-                return part.state
-        return self.commit.state
-
-    def result(self) -> StepResult:
-        for part in self.parts:
-            if not part.state.is_completed():
-                part.result()  # raises the slice's own failure
-        return self.commit.result()  # type: ignore[no-any-return]

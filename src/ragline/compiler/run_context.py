@@ -10,6 +10,7 @@ it stays itself, so thread workers share the run's services.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -83,7 +84,9 @@ class RunContext:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (context_in_this_process, (self.loaded,))
+        # Absolute: a worker's current directory is not the driver's (`ragline run wf.yaml`).
+        where = dataclasses.replace(self.loaded, path=self.loaded.path.resolve())
+        return (context_in_this_process, (where,))
 
 
 _BY_WORKFLOW: dict[str, RunContext] = {}
@@ -91,7 +94,8 @@ _BY_WORKFLOW_LOCK = threading.Lock()
 
 
 def _workflow_key(loaded: LoadedWorkflow) -> str:
-    return digest(str(loaded.path), loaded.workflow.model_dump(mode="json", by_alias=True))
+    workflow = loaded.workflow.model_dump(mode="json", by_alias=True)
+    return digest(str(loaded.path.resolve()), workflow)
 
 
 def compiled_context(loaded: LoadedWorkflow, registry: Registry) -> RunContext:

@@ -189,6 +189,12 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # ONNX Runtime ignores OMP_NUM_THREADS and takes every core: a Dask worker of one
+        # thread (whose nanny sets OMP_NUM_THREADS=1) must not compete with its neighbours.
+        threads = os.environ.get("OMP_NUM_THREADS", "").strip()
+        if threads.isdigit() and int(threads) > 0:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
             str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
