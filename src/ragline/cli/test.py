@@ -98,6 +98,7 @@ def _run(args: argparse.Namespace, suite: Any) -> int:
     from ragline.suites.runner import CaseResult, run_suite
 
     url, local = api_for_runs(local, "ragline test", "no case ran")
+    import ragline.compiler.flow  # noqa: F401  (Prefect sets up its logging on this import)
     from ragline.monitoring.logs import quiet_failures
 
     # As `ragline run`: one line per failed step, Prefect's tracebacks only with --debug.
