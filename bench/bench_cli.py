@@ -71,6 +71,7 @@ def main() -> int:
     repeat = parser.parse_args().repeat
     folder = Path(tempfile.mkdtemp(prefix="ragline-bench-cli-"))
     shutil.copytree(ROOT / "workflows", folder / "workflows")
+    shutil.copytree(ROOT / "docs", folder / "docs")  # ingest_docs.yaml reads ../docs
     (folder / "workflows" / "two.yaml").write_text(TWO_STEPS)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(folder / "prefect-home")

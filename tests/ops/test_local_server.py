@@ -391,3 +391,121 @@ def test_runs_record_into_the_server_ragline_server_runs_in_a_terminal(servers: 
         terminal.wait(timeout=60)
         log.close()
         servers.pids.discard((terminal.pid, process_started(terminal.pid)))
+
+
+def _events(url: str, flow_run_id: str) -> list[str]:
+    body = json.dumps(
+        {"filter": {"resource": {"id": [f"prefect.flow-run.{flow_run_id}"]}}, "limit": 50}
+    ).encode()
+    request = urllib.request.Request(
+        f"{url}/events/filter", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return [e["event"] for e in json.loads(response.read())["events"]]
+
+
+def _events_once_completed(url: str, flow_run_id: str) -> list[str]:
+    """The flow run's events, once the server has persisted its Completed event."""
+    deadline = time.monotonic() + 60
+    events = _events(url, flow_run_id)
+    while "prefect.flow-run.Completed" not in events and time.monotonic() < deadline:
+        time.sleep(0.5)
+        events = _events(url, flow_run_id)
+    assert "prefect.flow-run.Completed" in events, events
+    return events
+
+
+def test_runs_on_the_local_server_skip_heartbeats_unless_the_user_sets_them(
+    servers: Servers,
+) -> None:
+    # The local server marks killed runs CRASHED from run records, so a run there needs no
+    # heartbeat thread (whose join cost up to a second per run); a user's setting still wins.
+    default = servers.ragline("run", "two.yaml", "--json")
+    assert default.returncode == 0, default.stderr
+    url = servers.state().url
+    events = _events_once_completed(url, json.loads(default.stdout)["flow_run_id"])
+    assert "prefect.flow-run.heartbeat" not in events
+
+    chosen = servers.ragline("run", "two.yaml", "--json", PREFECT_FLOWS_HEARTBEAT_FREQUENCY="60")
+    assert chosen.returncode == 0, chosen.stderr
+    events = _events_once_completed(url, json.loads(chosen.stdout)["flow_run_id"])
+    assert "prefect.flow-run.heartbeat" in events
+
+
+SUITE = """\
+name: local-suite
+workflow: two.yaml
+concurrency: 2
+cases:
+  - name: first
+    assert: [{type: equals, value: 1}]
+  - name: second
+    assert: [{type: equals, value: 1}]
+"""
+
+SLEEPY_SUITE = """\
+name: local-sleepy-suite
+workflow: sleeps.yaml
+cases:
+  - name: naps
+    assert: [{type: max-latency-ms, value: 1000000}]
+"""
+
+
+def test_ragline_test_uses_the_local_server_too(servers: Servers) -> None:
+    (servers.folder / "two.suite.yaml").write_text(SUITE)
+    first = servers.ragline("test", "two.suite.yaml", "--json", "results.json")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "starting a local Prefect server" in first.stderr
+    state = servers.state()
+    second = servers.ragline("run", "two.yaml")
+    assert second.returncode == 0, second.stderr
+    assert "starting a local Prefect server" not in second.stderr
+    assert servers.state().pid == state.pid  # the suite's server, reused by the run
+
+    results = json.loads((servers.folder / "results.json").read_text())
+    case_runs = {r["flow_run_id"] for r in results["results"]}
+    listed = servers.ragline("runs", "--json", "--limit", "20")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    recorded = {r["run_id"] for r in rows}
+    assert case_runs <= recorded  # the cases' runs stay listed after the command ended
+    assert "ragline-test-local-suite" in {r["workflow"] for r in rows}
+    assert not list((servers.home / RUNS_DIR).glob("*.json"))  # records removed at the end
+
+
+def test_a_killed_ragline_test_ends_its_runs_crashed(servers: Servers) -> None:
+    (servers.folder / "sleepy.suite.yaml").write_text(SLEEPY_SUITE)
+    warm = servers.ragline("run", "two.yaml")
+    assert warm.returncode == 0, warm.stderr
+    state = servers.state()
+    proc = subprocess.Popen(
+        [RAGLINE, "test", "sleepy.suite.yaml"],
+        cwd=servers.folder,
+        env=servers.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    record = servers.home / RUNS_DIR / f"{proc.pid}.json"
+    deadline = time.monotonic() + 120
+    flow_run_ids: list[str] = []
+    while len(flow_run_ids) < 2 and time.monotonic() < deadline:  # the suite's and the case's
+        assert proc.poll() is None, "the suite ended before its case started"
+        time.sleep(0.2)
+        if record.exists():
+            flow_run_ids = json.loads(record.read_text())["flow_run_ids"]
+    assert len(flow_run_ids) == 2, flow_run_ids
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    for flow_run_id in flow_run_ids:
+        deadline = time.monotonic() + 60
+        flow_run: dict = {}  # type: ignore[type-arg]
+        while time.monotonic() < deadline:
+            flow_run = _get(f"{state.url}/flow_runs/{flow_run_id}")  # type: ignore[assignment]
+            if flow_run["state"]["type"] != "RUNNING":
+                break
+            time.sleep(0.5)
+        assert flow_run["state"]["type"] == "CRASHED", flow_run["state"]
+        assert f"pid {proc.pid}" in flow_run["state"]["message"]
+    assert not record.exists()

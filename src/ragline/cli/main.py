@@ -47,7 +47,19 @@ def _module_exists(name: str) -> bool:
     return importlib.util.find_spec(f"ragline.cli.{name}") is not None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen subcommand's module is imported (its arguments are added).
+
+    Every other subcommand is listed with its help line alone: importing all of them would
+    put their imports (the workflow model, the spec loader, ...) in front of every command.
+    With `argv` None every subcommand gets its arguments (for docs and tests).
+    """
+    chosen = _chosen(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="ragline",
         description="Declarative YAML workflows for generative-AI pipelines, run as Prefect flows.",
@@ -63,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
         )
         p.set_defaults(_module=module)
-        importlib.import_module(f"ragline.cli.{module}").add_arguments(p)
+        if argv is None or name == chosen:
+            importlib.import_module(f"ragline.cli.{module}").add_arguments(p)
     return parser
 
 
@@ -86,7 +99,8 @@ def report_error(err: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

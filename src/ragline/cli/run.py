@@ -7,13 +7,14 @@ wrong file or `-p` fails fast with exit code 2 and nothing written.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragline.errors import ParameterError, StepError, WorkflowError
+
+if TYPE_CHECKING:
+    from ragline.ops.local_server import ServerState
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,25 +74,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args, loaded, params)
     finally:
-        from ragline.ops.local_server import prefect_home
-        from ragline.ops.run_records import unregister
+        from ragline.ops.run_api import forget_this_process
 
-        unregister(prefect_home())  # this process's record: it ended, however it ended
+        forget_this_process()
 
 
 def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
-    local = _choose_api()
-    from ragline.cli.run_without_server import RunCapture, api_lost, report_unrecorded
+    from ragline.ops.run_api import api_for_runs, choose_api
+
+    local = choose_api()  # before Prefect's import: it reads the URL this exports
     from ragline.compiler.flow import compile_workflow
     from ragline.llm.redact import redact
-    from ragline.ops.api import configured_api_url, require_api
+    from ragline.cli.run_without_server import RunCapture, api_lost, report_unrecorded
 
-    url = configured_api_url()
-    if url is None:  # a project file only Prefect reads said nothing either
-        local = _local_server()
-        url = local
-    elif local is None:  # fail in a second with the URL, not after Prefect's retries
-        require_api("ragline run", consequence="the workflow did not run")
+    url, local = api_for_runs(local, "ragline run", "the workflow did not run")
     capture = RunCapture()
     flow = compile_workflow(loaded, on_finish=capture)
     if args.log_format:  # after Prefect's import set up its console handlers
@@ -102,7 +98,7 @@ def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
 
     quiet_failures(debug=bool(getattr(args, "debug", False)))
     try:
-        state: Any = _run_recorded(flow, params, url)
+        state: Any = _run_recorded(flow, params, url, local)
     except Exception as exc:  # the server went away mid-run: keep the local result
         if not api_lost(exc):
             raise
@@ -141,45 +137,12 @@ def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
     return 2 if error.step_id == "(inputs)" else 1
 
 
-def _choose_api() -> str | None:
-    """The local server's API URL when nothing configures one (exported before Prefect loads)."""
-    from ragline.ops.api import api_url_without_prefect
-
-    known, url = api_url_without_prefect()
-    return _local_server() if known and url is None else None
-
-
-def _local_server() -> str:
-    from ragline.ops.local_server import ensure_server, prefect_home
-    from ragline.ops.run_records import register
-
-    server = ensure_server(announce=lambda line: print(line, file=sys.stderr, flush=True))
-    # At once, before Prefect's import: a live run keeps the server from stopping idle.
-    register(prefect_home(), server.url)
-    os.environ["PREFECT_API_URL"] = server.url  # for Prefect's settings, and child processes
-    return server.url
-
-
-def _run_recorded(flow: Any, params: dict[str, Any], url: str) -> Any:
+def _run_recorded(flow: Any, params: dict[str, Any], url: str, local: ServerState | None) -> Any:
     """Run the flow with a record of this process, so a killed run ends CRASHED, not RUNNING."""
-    from ragline.ops.api import auth_header
-    from ragline.ops.local_server import prefect_home
-    from ragline.ops.run_records import add_flow_run, register, sweep
+    from ragline.ops.run_api import recorded_runs
 
-    home = prefect_home()
-    with contextlib.suppress(OSError):  # never block a run on marking older ones
-        sweep(home, url, headers=auth_header())  # runs of this API killed since the last run
-    record = register(home, url)
-
-    def _ragline_record_run(_flow: Any, flow_run: Any, _state: Any) -> None:
-        add_flow_run(home, record, str(flow_run.id))
-
-    from prefect.settings import PREFECT_API_URL
-    from prefect.settings.context import temporary_settings
-
-    # The settings too: Prefect may have read them before the URL was exported.
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        return flow.with_options(on_running=[_ragline_record_run])(**params, return_state=True)
+    with recorded_runs(url, local) as record_run:
+        return flow.with_options(on_running=[record_run])(**params, return_state=True)
 
 
 def _failure(state: Any) -> StepError:

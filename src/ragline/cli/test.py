@@ -3,6 +3,11 @@
 Exit 0 when every case passes, 1 when any fails, 2 when the suite (or a
 workflow it targets) is invalid. The suite is checked before Prefect is
 imported, so a typo costs milliseconds.
+
+Cases run where `ragline run` runs: on PREFECT_API_URL when it is configured,
+otherwise on the local Prefect server of the Prefect home (started by the first
+command, reused after), never on a temporary per-process server; a killed
+`ragline test` leaves its runs CRASHED, not RUNNING (`ragline.ops.run_api`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _positive(raw: str) -> int:
@@ -74,16 +80,40 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{target.name}  {case.name}  ({kinds})")
         return 0
 
+    try:
+        return _run(args, suite)
+    finally:
+        from ragline.ops.run_api import forget_this_process
+
+        forget_this_process()
+
+
+def _run(args: argparse.Namespace, suite: Any) -> int:
+    """Run the suite where `ragline run` would: the local server unless an API is configured."""
+    from ragline.ops.run_api import api_for_runs, choose_api
+
+    local = choose_api()  # before Prefect's import: it reads the URL this exports
+    from ragline.ops.run_api import recorded_runs
     from ragline.suites.report import table, write_json, write_junit
     from ragline.suites.results import CaseResult
     from ragline.suites.runner import run_suite
+
+    url, local = api_for_runs(local, "ragline test", "no case ran")
+    import ragline.compiler.flow  # noqa: F401  (Prefect sets up its logging on this import)
+    from ragline.monitoring.logs import quiet_failures
+
+    # As `ragline run`: one line per failed step, Prefect's tracebacks only with --debug.
+    quiet_failures(debug=bool(getattr(args, "debug", False)))
 
     def progress(result: CaseResult) -> None:
         if not args.quiet:
             mark = "." if result.passed else "F"
             print(mark, end="", file=sys.stderr, flush=True)
 
-    result = run_suite(suite, concurrency=args.concurrency, on_result=progress)
+    with recorded_runs(url, local) as record_run:
+        result = run_suite(
+            suite, concurrency=args.concurrency, on_result=progress, on_running=[record_run]
+        )
     if not args.quiet:
         print(file=sys.stderr)
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None

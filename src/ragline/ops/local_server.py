@@ -93,6 +93,7 @@ class ServerState:
     idle_timeout: float | None
     pid_started: str | None = None  # the process's start time, so a reused pid is not ours
     kind: str = "background"  # or "foreground": `ragline server` in a terminal
+    csrf_protection: bool | None = None  # the server's setting; None: not recorded (older)
 
     @property
     def url(self) -> str:
@@ -101,6 +102,26 @@ class ServerState:
     def describe(self) -> str:
         idle = f", stops after {self.idle_timeout:g} s idle" if self.idle_timeout else ""
         return f"{self.url} (pid {self.pid}, Prefect {self.prefect_version}{idle})"
+
+
+def client_defaults(state: ServerState) -> dict[str, object]:
+    """Prefect settings (as defaults: a value the user set still wins) for a run on the local
+    server, which ragline has just checked (`problem_with`) and which records crashed runs
+    itself (`run_records`):
+
+    - no flow-run heartbeats: they exist so a server can detect crashed runs, which the
+      local server does from ragline's run records; and Prefect's heartbeat thread sleeps in
+      one-second steps, so joining it at the end of a short run cost up to a second;
+    - no second version handshake (`/api/admin/version`): `problem_with` just did it;
+    - no CSRF token request when the server does not enforce CSRF.
+    """
+    defaults: dict[str, object] = {
+        "flows.heartbeat_frequency": None,
+        "client.server_version_check_enabled": False,
+    }
+    if state.csrf_protection is False:
+        defaults["client.csrf_support_enabled"] = False
+    return defaults
 
 
 def read_state(home: Path) -> ServerState | None:

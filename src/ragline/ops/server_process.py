@@ -70,7 +70,12 @@ class Activity:
 
 
 def _watch(
-    server: Any, activity: Activity, port: int, idle_timeout: float, lock_fd: int | None
+    server: Any,
+    activity: Activity,
+    port: int,
+    idle_timeout: float,
+    lock_fd: int | None,
+    csrf_protection: bool,
 ) -> None:
     from ragline.ops.run_records import live_runs, sweep
 
@@ -86,6 +91,7 @@ def _watch(
         started_at=time.time(),
         idle_timeout=idle_timeout or None,
         pid_started=process_started(os.getpid()),
+        csrf_protection=csrf_protection,
     )
     write_state(home, state)
     if lock_fd is not None:
@@ -109,12 +115,14 @@ def serve(idle_timeout: float, lock_fd: int | None) -> None:
     quiet_prefect()
     import uvicorn
     from prefect.server.api.server import create_app, create_ui_app
+    from prefect.settings import get_current_settings
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
     app = create_app(ephemeral=True, final=True)
+    csrf_protection = bool(get_current_settings().server.api.csrf_protection_enabled)
     # Prefect's temporary-server mode runs only the services a run needs (no scheduler,
     # no late-run marking) and leaves the UI out; put the UI back, so the "View at" link
     # every run prints opens the dashboard with all local runs.
@@ -125,7 +133,9 @@ def serve(idle_timeout: float, lock_fd: int | None) -> None:
     config = uvicorn.Config(activity, log_level="error", lifespan="on")
     server = uvicorn.Server(config)
     watchdog = threading.Thread(
-        target=_watch, args=(server, activity, port, idle_timeout, lock_fd), daemon=True
+        target=_watch,
+        args=(server, activity, port, idle_timeout, lock_fd, csrf_protection),
+        daemon=True,
     )
     watchdog.start()
     try:

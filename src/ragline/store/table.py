@@ -82,6 +82,9 @@ class ChunkTable:
         lock_dir: Path | None = None,
         fulltext: dict[str, Any] | None = None,
     ) -> None:
+        from ragline.store.lazy_imports import defer_namespace_rest_client
+
+        defer_namespace_rest_client()  # before lancedb's import: seconds saved per step
         import lancedb
 
         self.fulltext = {**FULLTEXT_DEFAULTS, **(fulltext or {})}

@@ -3,7 +3,8 @@
 The whole command is one Prefect flow run (named after the suite) and each
 case's workflow is a subflow of it, so the Prefect UI shows the suite, its
 cases and their steps together, and the results table is an artifact on the
-suite's run. One API connection (or ephemeral server) serves the command.
+suite's run. One API connection serves the command (the caller chooses the API:
+`ragline test` uses the local server like `ragline run`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ragline.suites.load import Suite
 from ragline.suites.model import Case, RunFails
 from ragline.suites.results import CaseResult, SuiteResult
 from ragline.suites.targets import Target
+
+Hook = Any  # a Prefect flow-state hook: (flow, flow_run, state) -> None
 
 
 def jsonable(value: Any) -> Any:
@@ -57,17 +60,19 @@ def _cost(records: list[Any]) -> float:
     return float(rows[-1]["cost_usd"]) if rows else 0.0
 
 
-def run_case(target: Target, case: Case, models: Models) -> CaseResult:
+def run_case(
+    target: Target, case: Case, models: Models, on_running: list[Hook] | None = None
+) -> CaseResult:
     """One case; a crash of ours fails the case (with its message), not the whole suite."""
     try:
-        return _run_case(target, case, models)
+        return _run_case(target, case, models, on_running or [])
     except Exception as exc:  # reported on the case, the other cases still run
         return CaseResult(
             target.name, case.name, False, 0.0, 0.0, error=f"{type(exc).__name__}: {exc}"
         )
 
 
-def _run_case(target: Target, case: Case, models: Models) -> CaseResult:
+def _run_case(target: Target, case: Case, models: Models, on_running: list[Hook]) -> CaseResult:
     """Compile and run the target for one case, then check every assertion."""
     from ragline.compiler.flow import StepRecord, compile_workflow
     from ragline.errors.classify import as_step_error
@@ -78,7 +83,9 @@ def _run_case(target: Target, case: Case, models: Models) -> CaseResult:
         finished["records"] = records
 
     flow = compile_workflow(target.loaded, on_finish=on_finish)
-    flow = flow.with_options(flow_run_name=f"{target.name} | {case.name}"[:200])
+    flow = flow.with_options(
+        flow_run_name=f"{target.name} | {case.name}"[:200], on_running=on_running or None
+    )
     started = time.perf_counter()
     state: Any = flow(**case.inputs, return_state=True)
     latency_ms = (time.perf_counter() - started) * 1000
@@ -129,8 +136,13 @@ def run_suite(
     *,
     concurrency: int | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    on_running: list[Hook] | None = None,
 ) -> SuiteResult:
-    """Every (target, case) pair inside one parent Prefect flow run; results in suite order."""
+    """Every (target, case) pair inside one parent Prefect flow run; results in suite order.
+
+    `on_running`: Prefect hooks for the parent run and every case's run (`ragline test`
+    records them, so a killed command's runs end CRASHED).
+    """
     from prefect import Flow
 
     from ragline.suites.report import publish_artifacts
@@ -150,7 +162,7 @@ def run_suite(
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="ragline-test") as pool:
             # Copying the context makes each case's flow a subflow of this one.
             futures = [
-                pool.submit(contextvars.copy_context().run, run_case, t, c, models)
+                pool.submit(contextvars.copy_context().run, run_case, t, c, models, on_running)
                 for t, c in pairs
             ]
             results = []
@@ -169,6 +181,7 @@ def run_suite(
         persist_result=False,
         log_prints=False,
         validate_parameters=False,
+        on_running=on_running or None,
     )
     started = time.perf_counter()
     results = parent()
