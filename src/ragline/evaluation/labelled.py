@@ -113,7 +113,11 @@ def _qrels_in(dataset: Path, split: str | None) -> Path:
             f"splits here: {', '.join(offered)}"
             if offered
             else "this folder has no qrels/ folder"
-            + ("; it has qrels.tsv: leave `split:` out" if (dataset / "qrels.tsv").is_file() else "")
+            + (
+                "; it has qrels.tsv: leave `split:` out"
+                if (dataset / "qrels.tsv").is_file()
+                else ""
+            )
         )
         raise LabelledSetError(f"qrels file {path} does not exist ({there})", "split")
     if (dataset / "qrels.tsv").is_file():
@@ -171,17 +175,25 @@ def load(files: LabelledFiles, name: str = "") -> LabelledSet:
 def labelled_document(document_id: str, known: Mapping[str, object] | set[str]) -> str:
     """The labelled id a stored chunk's document stands for.
 
-    A whole file is labelled by its document id (`guide/install.md`); a record
-    of a json/jsonl/csv file is stored as `<file>#<record id>` and labelled by
-    the record id alone (BEIR's `corpus-id`, the corpus' `_id`).
+    A file is labelled by its path, or the end of it from any folder on
+    (`guide/install.md` labels `/srv/site/docs/guide/install.md`, which is how
+    `ingest` names a file outside the workflow's folder); a record of a
+    json/jsonl/csv file is stored as `<file>#<record id>` and labelled by the
+    record id alone (BEIR's `corpus-id`, the corpus' `_id`). An id that matches
+    no judged document stays as it is.
     """
     if document_id in known:
         return document_id
+    for at, char in enumerate(document_id):
+        if char == "/" and document_id[at + 1 :] in known:
+            return document_id[at + 1 :]
     _, hash_, record = document_id.rpartition("#")
-    return record if hash_ else document_id
+    return record if hash_ and record in known else document_id
 
 
-def rank_documents(document_ids: Iterable[str], known: Mapping[str, object] | set[str]) -> list[str]:
+def rank_documents(
+    document_ids: Iterable[str], known: Mapping[str, object] | set[str]
+) -> list[str]:
     """Chunks' document ids, best first -> labelled document ids, best first, each once."""
     return list(dict.fromkeys(labelled_document(d, known) for d in document_ids))
 

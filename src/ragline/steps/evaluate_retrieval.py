@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,7 @@ _GATE = re.compile(r"^(?:(?P<mode>[a-z]+)\.)?(?P<metric>[a-z]+)@(?P<k>[0-9]+)$")
 # times k chunks (at least MIN_DEPTH) so that k distinct documents remain.
 DEPTH_FACTOR = 3
 MIN_DEPTH = 30
+_NAME_THE_SET = "name the labelled set: `dataset:` (a BEIR folder) or `queries:` and `qrels:` files"
 
 
 class RetrieveSettings(RetrieveConfig):
@@ -145,7 +147,7 @@ def _modes(modes: Any, primary: Any) -> list[str]:
 
 
 def option_problems(
-    k: Any, depth: Any, modes: list[str], primary: str, gates: Any
+    k: Any, depth: Any, modes: Sequence[str], primary: str, gates: Any
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """Cut-offs and gates that cannot be met as written; (relative path, message) pairs."""
     from ragline.spec.diagnostics import did_you_mean
@@ -176,6 +178,14 @@ def option_problems(
                 )
             )
         mode = found["mode"]
+        if mode is None and primary not in modes:
+            problems.append(
+                (
+                    ("gates", name),
+                    f"'{name}' gates retrieve.mode ({primary}), which is not scored (modes: "
+                    f"{', '.join(modes)}); add it to `modes`, or write <mode>.{name}",
+                )
+            )
         if mode is not None and mode not in modes:
             problems.append(
                 (
@@ -223,19 +233,22 @@ def check_evaluate_retrieval(
 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     if not any(key in raw for key in ("dataset", "queries", "qrels")):
-        problems.append(((), "name the labelled set: `dataset:` (a BEIR folder) or `queries:` "
-                         "and `qrels:` files"))  # fmt: skip
+        problems.append(((), _NAME_THE_SET))
     else:
         found = _files_problem(raw, Path(workflow_dir))
         if found:
             problems.append(found)
-    options = raw.get("retrieve") if isinstance(raw.get("retrieve"), dict) else {}
+    given = raw.get("retrieve")
+    options: dict[str, Any] = given if isinstance(given, dict) else {}
     for key, section, noun in (("store", "stores", "store"), ("model", "models", "model alias")):
         value = options.get(key)
-        defined = workflow.get(section) if isinstance(workflow.get(section), dict) else {}
+        entries = workflow.get(section)
+        defined: dict[str, Any] = entries if isinstance(entries, dict) else {}
         if isinstance(value, str) and not _has_expression(value) and value not in defined:
             hint = did_you_mean(value, defined) or (
-                f" (defined: {', '.join(defined)})" if defined else f"; define it under '{section}:'"
+                f" (defined: {', '.join(defined)})"
+                if defined
+                else f"; define it under '{section}:'"
             )
             problems.append((("retrieve", key), f"unknown {noun} '{value}'{hint}"))
     k = raw.get("k", 10)
@@ -289,8 +302,7 @@ def evaluate_retrieval(
     rankings: dict[str, dict[str, list[str]]] = {}
     for mode in modes:
         configs = [
-            RetrieveConfig(query=labelled.queries[q], k=depth, mode=mode, **base)
-            for q in query_ids
+            RetrieveConfig(query=labelled.queries[q], k=depth, mode=mode, **base) for q in query_ids
         ]
         ranked, times, wall = _search(configs, vectors, ctx, known, config.workers)
         rankings[mode] = dict(zip(query_ids, ranked, strict=True))
@@ -345,10 +357,7 @@ def _load(config: EvaluateRetrievalConfig, ctx: StepContext) -> Any:
         return ctx.resolve_path(value) if value is not None else None
 
     if config.dataset is None and (config.queries is None or config.qrels is None):
-        raise StepError(
-            "name the labelled set: `dataset:` (a BEIR folder) or `queries:` and `qrels:` files",
-            category=ErrorCategory.INPUT,
-        )
+        raise StepError(_NAME_THE_SET, category=ErrorCategory.INPUT)
     dataset = path(config.dataset)
     try:
         files = locate(dataset, config.split, path(config.queries), path(config.qrels))
@@ -386,8 +395,7 @@ def _check_judged_documents(
         )
     if len(present) < len(judged):
         ctx.logger.warning(
-            "%d of %d judged documents are not in store '%s' (they count as not found), "
-            "e.g. %s",
+            "%d of %d judged documents are not in store '%s' (they count as not found), e.g. %s",
             len(judged) - len(present),
             len(judged),
             store,
@@ -445,7 +453,9 @@ def _mean(
     return mean_scores(rankings, qrels, k)
 
 
-def _failed_gates(gates: dict[str, float], scores: dict[str, ModeScores], primary: str) -> list[str]:
+def _failed_gates(
+    gates: dict[str, float], scores: dict[str, ModeScores], primary: str
+) -> list[str]:
     failed = []
     for name, minimum in gates.items():
         mode, _, metric = name.rpartition(".")
@@ -455,7 +465,9 @@ def _failed_gates(gates: dict[str, float], scores: dict[str, ModeScores], primar
     return failed
 
 
-def _publish(config: EvaluateRetrievalConfig, ctx: StepContext, result: EvaluateRetrievalResult) -> None:
+def _publish(
+    config: EvaluateRetrievalConfig, ctx: StepContext, result: EvaluateRetrievalResult
+) -> None:
     names = [f"{m}@{result.k}" for m in METRICS]
     rows = []
     for mode, scores in result.modes.items():
