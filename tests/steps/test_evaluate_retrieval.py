@@ -308,3 +308,43 @@ def test_a_store_without_the_judged_documents_is_an_input_error(tmp_path: Path) 
         evaluate_retrieval(config, ctx("score"))
     assert err.value.category == ErrorCategory.INPUT
     assert "id_field: _id" in (err.value.failure.hint or "")
+
+
+def _context(tmp_path: Path) -> Any:
+    from ragline.steps.context import StepContext
+
+    return StepContext("score", load_workflow(_workflow(tmp_path, RUN)).workflow, tmp_path)
+
+
+def _config(**fields: Any) -> Any:
+    from ragline.steps.evaluate_retrieval import EvaluateRetrievalConfig
+
+    return EvaluateRetrievalConfig.model_validate({"retrieve": {"store": "corpus"}, **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"dataset": "gone"}, "dataset folder"),  # e.g. from an input, known at run time only
+        ({"queries": f"{TINY}/queries.jsonl"}, "name the labelled set"),
+        ({"dataset": str(TINY), "k": 10, "gates": {"ndcg@5": 0.5}}, "scores at k = 10"),
+    ],
+)
+def test_what_validate_cannot_see_fails_the_step_as_input(
+    tmp_path: Path, fields: dict[str, Any], says: str
+) -> None:
+    from ragline.steps.evaluate_retrieval import evaluate_retrieval
+
+    with pytest.raises(StepError, match=says) as err:
+        evaluate_retrieval(_config(**fields), _context(tmp_path))
+    assert err.value.category == ErrorCategory.INPUT
+
+
+def test_a_set_without_any_relevant_judgement_is_an_input_error(tmp_path: Path) -> None:
+    from ragline.steps.evaluate_retrieval import evaluate_retrieval
+
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "queries.jsonl").write_text('{"_id": "1", "text": "x"}\n')
+    (tmp_path / "set" / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\n1\td\t0\n")
+    with pytest.raises(StepError, match="no query of set has a relevant document"):
+        evaluate_retrieval(_config(dataset="set"), _context(tmp_path))
