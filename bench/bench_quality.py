@@ -4,15 +4,18 @@ The corpus (`corpus.jsonl`: `_id`, `title`, `text`) goes through ragline's
 `ingest` (jsonl records, `id_field: _id`), `chunk`, `embed` (local MiniLM) and
 `index` steps with their shipped defaults, into a LanceDB table in a state
 folder (the content-addressed embedding cache there makes reruns cheap). Every
-labelled query is then answered by `retrieve` in each mode; a document's rank is
-the rank of its best chunk. Beside them, computed in the same run on the same
-data: BM25 with an English stemmer and stop words (bm25s, whole documents,
-title + text), brute-force dense search over the very vectors ragline stored
-(best chunk per document), and reciprocal-rank fusion (k = 60) of the two.
+labelled query is then scored by the `evaluate-retrieval` step, once per row of
+MODES (the `retrieve` options it searches with): queries embedded in batches,
+each searched by `retrieve`, a document's rank the rank of its best chunk, and
+the metrics computed by `ragline.evaluation` (the code the step reports with).
+Beside them, computed in the same run on the same data: BM25 with an English
+stemmer and stop words (bm25s, whole documents, title + text), brute-force
+dense search over the very vectors ragline stored (best chunk per document),
+and reciprocal-rank fusion (k = 60) of the two.
 
 Figures: nDCG@10, recall@10, MRR@10 on all queries, on the tuning split (the
 first 300 labelled queries: defaults were chosen on these only) and on the
-held-out rest, plus ingest time and query latency per mode.
+held-out rest, plus ingest time and search latency per mode.
 
 Run: .venv/bin/python -m bench.bench_quality --dataset msmarco|scifact-train|<folder>
      [--queries N] [--docs N] [--state DIR]
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import tempfile
 import time
@@ -57,17 +59,17 @@ MODES: dict[str, dict[str, Any]] = {
     "hybrid convex 0.8 (old)": {"mode": "hybrid", "fusion": "convex", "alpha": 0.8},
 }
 Run = dict[str, list[str]]  # query id -> document ids, best first
+Qrels = dict[str, dict[str, float]]  # query id -> relevant document id -> grade
 
 
-def load(folder: Path) -> tuple[list[dict[str, str]], dict[str, str], dict[str, set[str]]]:
+def load(folder: Path) -> tuple[list[dict[str, str]], dict[str, str], Qrels]:
+    """The corpus, and the queries and judgements as `evaluate-retrieval` reads them."""
+    from ragline.evaluation.labelled import load as load_labelled
+    from ragline.evaluation.labelled import locate
+
     corpus = [json.loads(line) for line in (folder / "corpus.jsonl").open()]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (folder / "queries.jsonl").open())}
-    qrels: dict[str, set[str]] = defaultdict(set)
-    for line in list((folder / "qrels.tsv").open())[1:]:
-        query_id, doc_id, score = line.rstrip("\n").split("\t")
-        if int(score) > 0:
-            qrels[query_id].add(doc_id)
-    return corpus, queries, dict(qrels)
+    labelled = load_labelled(locate(folder))
+    return corpus, labelled.queries, labelled.qrels
 
 
 def sample_corpus(
@@ -79,20 +81,6 @@ def sample_corpus(
     others = [d["_id"] for d in corpus if d["_id"] not in relevant]
     keep = relevant | set(random.Random(7).sample(others, max(0, size - len(relevant))))
     return [d for d in corpus if d["_id"] in keep]
-
-
-def ndcg(ranked: Sequence[str], relevant: set[str]) -> float:
-    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:K]) if d in relevant)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), K)))
-    return dcg / ideal
-
-
-def recall(ranked: Sequence[str], relevant: set[str]) -> float:
-    return len(set(ranked[:K]) & relevant) / len(relevant)
-
-
-def mrr(ranked: Sequence[str], relevant: set[str]) -> float:
-    return next((1 / (i + 1) for i, d in enumerate(ranked[:K]) if d in relevant), 0.0)
 
 
 def distinct(ids: Sequence[str]) -> list[str]:
@@ -144,14 +132,15 @@ def dense_run(table: Any, vectors: dict[str, list[float]], doc_of: Callable[[str
 
 
 def main() -> int:
+    from ragline.evaluation.labelled import mean_scores
     from ragline.llm.service import model_service
     from ragline.sdk.context import RunServices, StepContext
     from ragline.spec.model import Workflow
     from ragline.steps.chunk import ChunkConfig, chunk
     from ragline.steps.embed import EmbedConfig, embed
+    from ragline.steps.evaluate_retrieval import EvaluateRetrievalConfig, evaluate_retrieval
     from ragline.steps.index import IndexConfig, index, open_store
     from ragline.steps.ingest import IngestConfig, ingest
-    from ragline.steps.retrieve import RetrieveConfig, retrieve
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="msmarco", help="msmarco, scifact-train or a folder")
@@ -216,17 +205,30 @@ def main() -> int:
     def doc_of(document_id: str) -> str:
         return document_id.removeprefix(prefix)
 
-    runs: dict[str, Run] = {label: {} for label in MODES}
-    latency: dict[str, list[float]] = defaultdict(list)
-    for number, query_id in enumerate(labelled, start=1):
-        if number % 200 == 0:
-            print(f"  {number}/{len(labelled)} queries", flush=True)
-        for label, options in MODES.items():
-            config = RetrieveConfig(query=queries[query_id], store="bench", k=DEPTH, **options)
-            began = time.perf_counter()
-            found = retrieve(config, context("retrieve"))
-            latency[label].append(time.perf_counter() - began)
-            runs[label][query_id] = distinct(doc_of(c.document_id) for c in found)
+    def score(run: Run, ids: list[str]) -> dict[str, float]:
+        return mean_scores({q: run[q] for q in ids}, qrels, K)
+
+    runs: dict[str, Run] = {}
+    latency: dict[str, float] = {}
+    for label, options in MODES.items():
+        config = EvaluateRetrievalConfig.model_validate(
+            {
+                "dataset": str(folder),
+                "retrieve": {"store": "bench", "k": DEPTH, **options},
+                "k": K,
+                "limit": args.queries or None,
+                "rankings": True,
+                "record": False,
+            }
+        )
+        result = evaluate_retrieval(config, context("evaluate"))
+        runs[label] = result.rankings[options["mode"]]
+        latency[label] = result.modes[options["mode"]].p50_ms
+        print(
+            f"  {label}: {result.modes[options['mode']].queries_per_second:.1f} queries/s "
+            f"(search), queries embedded in {result.embed_seconds:.1f} s",
+            flush=True,
+        )
 
     table = open_store(context("retrieve"), "bench")
     vectors, _ = model_service(context("retrieve")).embed(
@@ -250,15 +252,17 @@ def main() -> int:
         if not ids:
             continue
         print(f"\n{folder.name}, {split} ({len(ids)}):")
-        print(f"{'mode':<28}{'nDCG@10':>9}{'recall@10':>11}{'MRR@10':>9}{'p50 ms':>9}")
+        print(f"{'mode':<28}{'nDCG@10':>9}{'recall@10':>11}{'MRR@10':>9}{'search p50 ms':>15}")
         for label, run in {**runs, **references}.items():
-            row = [sum(f(run[q], qrels[q]) for q in ids) / len(ids) for f in (ndcg, recall, mrr)]
-            times = sorted(latency.get(label, []))
-            p50 = f"{1000 * times[len(times) // 2]:>9.1f}" if times else f"{'':>9}"
-            print(f"{label:<28}{row[0]:>9.4f}{row[1]:>11.4f}{row[2]:>9.4f}{p50}")
-    hybrid = sum(ndcg(runs["hybrid"][q], qrels[q]) for q in labelled) / len(labelled)
+            row = score(run, ids)
+            p50 = f"{latency[label]:>15.1f}" if label in latency else f"{'':>15}"
+            print(
+                f"{label:<28}{row[f'ndcg@{K}']:>9.4f}{row[f'recall@{K}']:>11.4f}"
+                f"{row[f'mrr@{K}']:>9.4f}{p50}"
+            )
+    hybrid = score(runs["hybrid"], labelled)[f"ndcg@{K}"]
     others = {
-        label: sum(ndcg(run[q], qrels[q]) for q in labelled) / len(labelled)
+        label: score(run, labelled)[f"ndcg@{K}"]
         for label, run in {**runs, **references}.items()
         if label not in ("hybrid",)
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from ragline.prompts.contexts import CITATION
 
@@ -16,18 +17,45 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def recall_at_k(retrieved: list[str], relevant: set[str], k: int) -> float:
-    return len(set(retrieved[:k]) & relevant) / len(relevant) if relevant else 0.0
+Judgements = set[str] | Mapping[str, float]
+"""Relevant ids, or id -> graded relevance (BEIR qrels: 1, 2, ...; 0 or less is not relevant)."""
 
 
-def mrr(retrieved: list[str], relevant: set[str]) -> float:
-    return next((1.0 / i for i, d in enumerate(retrieved, 1) if d in relevant), 0.0)
+def _grades(relevant: Judgements) -> dict[str, float]:
+    if isinstance(relevant, Mapping):
+        return {d: float(g) for d, g in relevant.items() if g > 0}
+    return dict.fromkeys(relevant, 1.0)
 
 
-def ndcg_at_k(retrieved: list[str], relevant: set[str], k: int) -> float:
-    dcg = sum(1.0 / math.log2(i + 1) for i, d in enumerate(retrieved[:k], 1) if d in relevant)
-    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(relevant), k) + 1))
+def recall_at_k(retrieved: Sequence[str], relevant: Judgements, k: int) -> float:
+    """Share of the relevant ids found in the first k."""
+    grades = _grades(relevant)
+    return len(set(retrieved[:k]) & grades.keys()) / len(grades) if grades else 0.0
+
+
+def mrr(retrieved: Sequence[str], relevant: Judgements, k: int | None = None) -> float:
+    """Reciprocal rank of the first relevant id (0 when none is in the first k)."""
+    grades = _grades(relevant)
+    ranked = retrieved if k is None else retrieved[:k]
+    return next((1.0 / i for i, d in enumerate(ranked, 1) if d in grades), 0.0)
+
+
+def ndcg_at_k(retrieved: Sequence[str], relevant: Judgements, k: int) -> float:
+    """nDCG@k with linear gains (trec_eval's and BEIR's): a grade-2 document counts twice."""
+    grades = _grades(relevant)
+    dcg = sum(grades.get(d, 0.0) / math.log2(i + 1) for i, d in enumerate(retrieved[:k], 1))
+    best = sorted(grades.values(), reverse=True)[:k]
+    ideal = sum(g / math.log2(i + 1) for i, g in enumerate(best, 1))
     return dcg / ideal if ideal else 0.0
+
+
+def retrieval_scores(retrieved: Sequence[str], relevant: Judgements, k: int) -> dict[str, float]:
+    """nDCG@k, recall@k and MRR@k of one ranking: the figures labelled-set evaluation reports."""
+    return {
+        f"ndcg@{k}": ndcg_at_k(retrieved, relevant, k),
+        f"recall@{k}": recall_at_k(retrieved, relevant, k),
+        f"mrr@{k}": mrr(retrieved, relevant, k),
+    }
 
 
 def exact_match(answer: str, reference: str) -> float:

@@ -87,8 +87,14 @@ def check_retrieve(
 
 
 @step("retrieve", config=RetrieveConfig, version="1", cache=False, check=check_retrieve)
-def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
-    """Search, fuse when hybrid, filter by score, and number the ranks from 1."""
+def retrieve(
+    config: RetrieveConfig, ctx: StepContext, *, vector: list[float] | None = None
+) -> list[RetrievedChunk]:
+    """Search, fuse when hybrid, filter by score, and number the ranks from 1.
+
+    `vector` is the query's embedding when the caller already has it: a batch
+    evaluation (`evaluate-retrieval`) embeds many queries in one model call.
+    """
     from ragline.store import where_sql
     from ragline.store.filters import metadata_matches
     from ragline.store.fusion import (
@@ -104,7 +110,8 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
     if config.mode == "fulltext":
         rows = table.search_text(config.query, depth, where)
     elif config.mode == "vector":
-        rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
+        query_vector = vector if vector is not None else _query_vector(config, ctx, table)
+        rows = table.search_vector(query_vector, depth, where)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -112,7 +119,8 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
         # and the model release the GIL, so hybrid costs about the slower of the two.
         with ThreadPoolExecutor(max_workers=1) as pool:
             text_rows = pool.submit(table.search_text, config.query, depth, where)
-            vector_rows = table.search_vector(_query_vector(config, ctx, table), depth, where)
+            query_vector = vector if vector is not None else _query_vector(config, ctx, table)
+            vector_rows = table.search_vector(query_vector, depth, where)
             if config.fusion == "rrf":
                 rows = reciprocal_rank_fusion([vector_rows, text_rows.result()])
             elif config.fusion == "dbsf":
@@ -131,8 +139,15 @@ def retrieve(config: RetrieveConfig, ctx: StepContext) -> list[RetrievedChunk]:
 
 
 def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[float]:
-    from ragline.llm.identity import alias_models
     from ragline.llm.service import model_service
+
+    vectors, _ = model_service(ctx).embed(query_alias(config, ctx, table), [config.query], ctx)
+    return vectors[0]
+
+
+def query_alias(config: RetrieveConfig, ctx: StepContext, table: Any) -> str:
+    """The `models:` alias that embeds queries for this store (checked against the table)."""
+    from ragline.llm.identity import alias_models
     from ragline.store.identity import check_query
 
     alias = config.model or _indexed_alias(ctx, table) or table.embedding_alias
@@ -146,8 +161,7 @@ def _query_vector(config: RetrieveConfig, ctx: StepContext, table: Any) -> list[
             f"with {recorded}. Set `model:` to a `models:` alias that embeds with it",
             category=ErrorCategory.INPUT,
         )
-    vectors, _ = model_service(ctx).embed(alias, [config.query], ctx)
-    return vectors[0]
+    return alias
 
 
 def _indexed_alias(ctx: StepContext, table: Any) -> str | None:
