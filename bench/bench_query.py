@@ -66,7 +66,7 @@ def build(folder: str, rows: int, words: list[str]) -> tuple[Any, Any]:
     import pyarrow as pa
 
     from ragline.store import open_chunk_table
-    from ragline.store.table import COLUMNS
+    from ragline.store.table import SEARCH_COLUMN
 
     rng = np.random.default_rng(7)
     table = open_chunk_table(folder, "bench", alias="bench")
@@ -89,7 +89,9 @@ def build(folder: str, rows: int, words: list[str]) -> tuple[Any, Any]:
             "headings": [""] * n,
             "metadata": ["{}"] * n,
         }
-        arrays = [pa.array(columns[c], type=schema.field(c).type) for c in COLUMNS]
+        columns[SEARCH_COLUMN] = columns["text"]  # no titles: the indexed text is the text
+        names = [c for c in schema.names if c != "vector"]
+        arrays = [pa.array(columns[c], type=schema.field(c).type) for c in names]
         arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), DIM))
         lance.add(pa.Table.from_arrays(arrays, schema=schema))
     table._table = lance
