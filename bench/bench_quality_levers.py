@@ -19,12 +19,15 @@ k = 30), so the rows differ only in the lever:
   vector of the default hybrid's top documents), then dbsf again;
 - the ANN index: recall@10 of ragline's vector search with the HNSW-SQ index
   `index` builds at 100,000 rows (built here on a copy of these vectors) against
-  brute force, at `retrieve`'s default `ef`.
+  brute force, at `retrieve`'s default `ef`, on these vectors and on a table filled up
+  to 100,000 rows (the size at which `index` builds the index) with vectors mixed
+  from the real ones.
 
 nDCG@10, recall@10, MRR@10 on all labelled queries, and nDCG@10 on the tuning
 split (the first 300: choose on these) and the held-out rest.
 
 Run: .venv/bin/python -m bench.bench_quality_levers --dataset scifact-train [--docs N]
+     [--ann-rows N] [--ann-only]
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ def main() -> int:
         "--state", default=str(Path(tempfile.gettempdir()) / "ragline-bench-quality")
     )
     parser.add_argument("--backend", default="onnx-int8")
+    parser.add_argument(
+        "--ann-rows", type=int, default=100_000, help="also measure the index at this size"
+    )
+    parser.add_argument("--ann-only", action="store_true", help="skip the retrieval variants")
     args = parser.parse_args()
     folder = Path(args.dataset)
     if not folder.is_dir():
@@ -252,6 +259,8 @@ def main() -> int:
     def mean(run: Run, qs: list[str], f: Callable[[Sequence[str], set[str]], float]) -> float:
         return sum(f(run.get(q, []), qrels[q]) for q in qs) / len(qs) if qs else float("nan")
 
+    if args.ann_only:
+        rows = []
     print(f"\n{'variant':<46}{'nDCG@10':>9}{'R@10':>8}{'MRR@10':>8}{'tuning':>8}{'held':>8}")
     for label, make in rows:
         run = make()
@@ -263,38 +272,69 @@ def main() -> int:
             f"{mean(run, held, ndcg):>8.4f}",
             flush=True,
         )
+    print()
     ann_recall(arrow, matrix, qvecs)
+    if args.ann_rows > len(ids):
+        ann_recall(arrow, matrix, qvecs, rows=args.ann_rows)
     return 0
 
 
-def ann_recall(arrow: Any, matrix: Any, qvecs: Any, k: int = 10) -> None:
-    """recall@k of ragline's vector search with the index `index` builds, vs brute force."""
+def ann_recall(arrow: Any, matrix: Any, qvecs: Any, rows: int = 0, k: int = 10) -> None:
+    """recall@k of ragline's vector search with the index `index` builds, vs brute force.
+
+    With `rows` above the corpus's size, the table is filled up to `rows` with vectors
+    that lie among the real ones (a random mix of two real chunk vectors plus a little
+    noise, unit length), so the index is measured at the size where `index` builds it,
+    on data shaped like sentence embeddings rather than random points.
+    """
+    import pyarrow as pa
     from lancedb.index import HnswSq
 
     from ragline.store import open_chunk_table
     from ragline.store.table import ANN_EF
 
+    ids: list[str] = arrow.column("id").to_pylist()
+    vectors = matrix
+    extra = max(0, rows - len(ids))
+    if extra:
+        rng = np.random.default_rng(5)
+        a = matrix[rng.integers(0, len(ids), extra)]
+        b = matrix[rng.integers(0, len(ids), extra)]
+        weight = rng.uniform(0.5, 0.9, (extra, 1)).astype(np.float32)
+        filler = weight * a + (1 - weight) * b
+        filler += rng.normal(0, 0.02, filler.shape).astype(np.float32)
+        filler /= np.linalg.norm(filler, axis=1, keepdims=True)
+        vectors = np.vstack([matrix, filler]).astype(np.float32)
+        ids = ids + [f"filler-{i}" for i in range(extra)]
+    dim = vectors.shape[1]
+    data = pa.table(
+        {
+            "id": pa.array(ids),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim),
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="ragline-ann-") as folder:
         table = open_chunk_table(folder, "ann", alias="bench")
-        table.db.create_table("ann", data=arrow.select(["id", "vector"]))
-        table._table = None
+        table.db.create_table("ann", data=data)
         started = time.perf_counter()
         table.require().create_index("vector", config=HnswSq(distance_type="cosine"))
         built = time.perf_counter() - started
-        ids = arrow.column("id").to_pylist()
         hits, took = 0, []
+        ef = max(ANN_EF, 2 * k)
         for vector in qvecs:
-            exact = {ids[j] for j in np.argsort(-(matrix @ vector))[:k]}
+            exact = {ids[j] for j in np.argsort(-(vectors @ vector))[:k]}
             began = time.perf_counter()
-            rows = table.require().search(list(map(float, vector))).distance_type("cosine")
-            found = rows.ef(max(ANN_EF, 2 * k)).select(["id"]).limit(k).to_list()
+            query = table.require().search(list(map(float, vector))).distance_type("cosine")
+            found = query.ef(ef).select(["id"]).limit(k).to_list()
             took.append(time.perf_counter() - began)
             hits += len(exact & {r["id"] for r in found})
         took.sort()
+        what = f"{len(ids)} vectors" + (f" ({extra} of them filled in)" if extra else "")
         print(
-            f"\nANN: HNSW-SQ (cosine) on {len(ids)} vectors, built in {built:.1f} s; "
-            f"recall@{k} against brute force at retrieve's ef {max(ANN_EF, 2 * k)}: "
-            f"{hits / (k * len(qvecs)):.4f}; p50 {1000 * took[len(took) // 2]:.1f} ms"
+            f"ANN: HNSW-SQ (cosine) on {what}, built in {built:.1f} s; recall@{k} against "
+            f"brute force at retrieve's ef {ef}: {hits / (k * len(qvecs)):.4f}; "
+            f"p50 {1000 * took[len(took) // 2]:.1f} ms",
+            flush=True,
         )
 
 

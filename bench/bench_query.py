@@ -62,7 +62,7 @@ def timings(call: Callable[[int], Any], n: int) -> tuple[float, float]:
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def build(folder: str, rows: int, words: list[str]) -> tuple[Any, Any]:
+def build(folder: str, rows: int, words: list[str], model: str) -> tuple[Any, Any]:
     import pyarrow as pa
 
     from ragline.store import open_chunk_table
@@ -70,7 +70,8 @@ def build(folder: str, rows: int, words: list[str]) -> tuple[Any, Any]:
 
     rng = np.random.default_rng(7)
     table = open_chunk_table(folder, "bench", alias="bench")
-    schema = table._schema(DIM, "random", "embedder")
+    # recorded as the workflow's model, so the retrieve step embeds queries with it
+    schema = table._schema(DIM, model, "embedder")
     lance = table.db.create_table("bench", schema=schema)
     stored = np.empty((rows, DIM), dtype=np.float32)
     for start in range(0, rows, 25_000):
@@ -114,6 +115,7 @@ def main() -> int:
     from ragline.steps.context import RunServices, StepContext
     from ragline.steps.retrieve import RetrieveConfig, retrieve
     from ragline.store.fusion import distribution_fusion
+    from ragline.store.vectors import model_name
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -124,8 +126,18 @@ def main() -> int:
     words = vocabulary(np.random.default_rng(3))
     texts = [random_text(rng, words, 3) for _ in range(QUERIES + 10)]
     with tempfile.TemporaryDirectory(prefix="ragline-query-") as folder:
+        workflow = Workflow.model_validate(
+            {
+                "apiVersion": "ragline/v1",
+                "name": "bench-query",
+                "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2", "backend": BACKEND}]},
+                "stores": {"bench": {"uri": "lancedb", "table": "bench"}},
+                "steps": [{"id": "retrieve", "uses": "retrieve"}],
+            }
+        )
         started = time.perf_counter()
-        table, stored = build(str(Path(folder) / "lancedb"), args.rows, words)
+        model = model_name(workflow, "embedder")
+        table, stored = build(str(Path(folder) / "lancedb"), args.rows, words, model)
         print(
             f"built {table.count()} rows with HNSW + FTS indexes in "
             f"{time.perf_counter() - started:.1f} s"
@@ -152,15 +164,6 @@ def main() -> int:
             alpha = RetrieveConfig.model_fields["alpha"].default
             return distribution_fusion(vector_rows, text_rows.result(), alpha=alpha)[:10]
 
-        workflow = Workflow.model_validate(
-            {
-                "apiVersion": "ragline/v1",
-                "name": "bench-query",
-                "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2", "backend": BACKEND}]},
-                "stores": {"bench": {"uri": "lancedb", "table": "bench"}},
-                "steps": [{"id": "retrieve", "uses": "retrieve"}],
-            }
-        )
         services = RunServices()
 
         def step(mode: str) -> Callable[[int], Any]:
