@@ -92,9 +92,9 @@ def main() -> int:
         os.environ["PREFECT_API_URL"] = ensure_server(announce=print).url
     from ragline.compiler.flow import compile_workflow
     from ragline.evaluation.labelled import rank_documents
-    from ragline.spec.validate import load_workflow
-    from ragline.steps.context import RunServices, StepContext
+    from ragline.sdk.context import RunServices, StepContext
     from ragline.steps.retrieve import RetrieveConfig, retrieve
+    from ragline.validation.workflow import load_workflow
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="msmarco", help="msmarco, scifact-train or a folder")

@@ -151,6 +151,11 @@ def main() -> int:
     parser.add_argument(
         "--state", default=str(Path(tempfile.gettempdir()) / "ragline-bench-quality")
     )
+    parser.add_argument(
+        "--backend",
+        default="onnx-int8",
+        help="backend of the local MiniLM (torch, onnx, onnx-int8: what the shipped workflows use)",
+    )
     args = parser.parse_args()
     folder = Path(args.dataset)
     if not folder.is_dir():
@@ -166,12 +171,12 @@ def main() -> int:
     corpus_file = state / f"{folder.name}-{len(corpus)}.jsonl"
     if not corpus_file.exists():
         corpus_file.write_text("".join(json.dumps(d) + "\n" for d in corpus))
-    table_name = f"{folder.name.replace('-', '_')}_{len(corpus)}"
+    table_name = f"{folder.name.replace('-', '_')}_{len(corpus)}_{args.backend.replace('-', '_')}"
     workflow = Workflow.model_validate(
         {
             "apiVersion": "ragline/v1",
             "name": "bench-quality",
-            "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2"}]},
+            "models": {"embedder": [{"model": "local/all-MiniLM-L6-v2", "backend": args.backend}]},
             "stores": {"bench": {"uri": "lancedb", "table": table_name}},
             "steps": [
                 {"id": "chunk", "uses": "chunk", "with": {}},

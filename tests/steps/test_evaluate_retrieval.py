@@ -27,7 +27,7 @@ from ragline.evaluation.labelled import (
     mean_scores,
     rank_documents,
 )
-from ragline.spec.validate import load_workflow, validate_file
+from ragline.validation.workflow import load_workflow, validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "beir-tiny"
@@ -284,8 +284,8 @@ def test_one_run_scores_every_mode_publishes_artifacts_and_fails_a_gate(
 @pytest.mark.slow
 def test_a_store_without_the_judged_documents_is_an_input_error(tmp_path: Path) -> None:
     """The corpus indexed without `id_field`: ids are record positions, not corpus-ids."""
+    from ragline.sdk.context import RunServices, StepContext
     from ragline.steps.chunk import ChunkConfig, chunk
-    from ragline.steps.context import RunServices, StepContext
     from ragline.steps.embed import EmbedConfig, embed
     from ragline.steps.evaluate_retrieval import EvaluateRetrievalConfig, evaluate_retrieval
     from ragline.steps.index import IndexConfig, index
@@ -311,7 +311,7 @@ def test_a_store_without_the_judged_documents_is_an_input_error(tmp_path: Path) 
 
 
 def _context(tmp_path: Path) -> Any:
-    from ragline.steps.context import StepContext
+    from ragline.sdk.context import StepContext
 
     return StepContext("score", load_workflow(_workflow(tmp_path, RUN)).workflow, tmp_path)
 

@@ -83,9 +83,9 @@ def _run(args: argparse.Namespace, loaded: Any, params: dict[str, Any]) -> int:
     from ragline.ops.run_api import api_for_runs, choose_api
 
     local = choose_api()  # before Prefect's import: it reads the URL this exports
+    from ragline.cli.run_without_server import RunCapture, api_lost, report_unrecorded
     from ragline.compiler.flow import compile_workflow
     from ragline.llm.redact import redact
-    from ragline.cli.run_without_server import RunCapture, api_lost, report_unrecorded
 
     url, local = api_for_runs(local, "ragline run", "the workflow did not run")
     capture = RunCapture()

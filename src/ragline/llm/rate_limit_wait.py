@@ -36,6 +36,55 @@ class _Bucket:
             return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
+class _RpmPacing:
+    """The pacer's behaviour; mixed into LiteLLM's CustomLogger when first needed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buckets: dict[str, _Bucket] = {}
+        self.waited_s = 0.0
+        self.lock = threading.Lock()
+
+    def install(self, lib: Any) -> None:
+        if self not in lib.callbacks:
+            lib.callbacks.append(self)
+
+    def _bucket(self, deployment: dict[str, Any]) -> _Bucket | None:
+        params = deployment.get("litellm_params") or {}
+        rpm = params.get("rpm") or (deployment.get("model_info") or {}).get("rpm")
+        if not rpm:
+            return None
+        deployment_id = (deployment.get("model_info") or {}).get("id")
+        key = f"{deployment_id}|{params.get('model')}|{rpm}"
+        with self.lock:
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = _Bucket(int(rpm))
+            return bucket
+
+    def pre_call_check(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
+        bucket = self._bucket(deployment)
+        if bucket is not None:
+            wait = bucket.reserve()
+            if wait > 0:
+                with self.lock:
+                    self.waited_s += wait
+                time.sleep(wait)
+        return None
+
+    async def async_pre_call_check(
+        self, deployment: dict[str, Any], parent_otel_span: Any = None
+    ) -> dict[str, Any] | None:
+        import asyncio
+
+        bucket = self._bucket(deployment)
+        if bucket is not None:
+            wait = bucket.reserve()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return None
+
+
 def pacer() -> Any:
     """The process-wide pacer (a LiteLLM CustomLogger), created on first use."""
     global _instance
@@ -43,51 +92,8 @@ def pacer() -> Any:
         if _instance is None:
             from litellm.integrations.custom_logger import CustomLogger
 
-            class RpmPacer(CustomLogger):
-                def __init__(self) -> None:
-                    super().__init__()
-                    self.buckets: dict[str, _Bucket] = {}
-                    self.waited_s = 0.0
-                    self.lock = threading.Lock()
-
-                def install(self, lib: Any) -> None:
-                    if self not in lib.callbacks:
-                        lib.callbacks.append(self)
-
-                def _bucket(self, deployment: dict[str, Any]) -> _Bucket | None:
-                    params = deployment.get("litellm_params") or {}
-                    rpm = params.get("rpm") or (deployment.get("model_info") or {}).get("rpm")
-                    if not rpm:
-                        return None
-                    deployment_id = (deployment.get("model_info") or {}).get("id")
-                    key = f"{deployment_id}|{params.get('model')}|{rpm}"
-                    with self.lock:
-                        bucket = self.buckets.get(key)
-                        if bucket is None:
-                            bucket = self.buckets[key] = _Bucket(int(rpm))
-                        return bucket
-
-                def pre_call_check(self, deployment: dict[str, Any]) -> dict[str, Any] | None:
-                    bucket = self._bucket(deployment)
-                    if bucket is not None:
-                        wait = bucket.reserve()
-                        if wait > 0:
-                            with self.lock:
-                                self.waited_s += wait
-                            time.sleep(wait)
-                    return None
-
-                async def async_pre_call_check(
-                    self, deployment: dict[str, Any], parent_otel_span: Any = None
-                ) -> dict[str, Any] | None:
-                    import asyncio
-
-                    bucket = self._bucket(deployment)
-                    if bucket is not None:
-                        wait = bucket.reserve()
-                        if wait > 0:
-                            await asyncio.sleep(wait)
-                    return None
+            class RpmPacer(_RpmPacing, CustomLogger):
+                pass
 
             _instance = RpmPacer()
         return _instance

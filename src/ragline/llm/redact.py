@@ -74,31 +74,40 @@ def _mask(value: Any, secrets: list[str]) -> Any:
                 value = value.replace(s, MASK)
         return value
     if isinstance(value, BaseModel):
-        changes = {}
-        for name in type(value).model_fields:
-            item = getattr(value, name)
-            new = _mask(item, secrets)
-            if new is not item:
-                changes[name] = new
-        return value.model_copy(update=changes) if changes else value
+        return _mask_model(value, secrets)
     if isinstance(value, dict):
         out = {k: _mask(v, secrets) for k, v in value.items()}
         return out if any(out[k] is not v for k, v in value.items()) else value
     if isinstance(value, (list, tuple)):
-        if value and _numbers_only(value):
-            return value
-        items = list(value)
-        changed = False
-        for i, item in enumerate(items):
-            if type(item) in _ATOM_TYPES:
-                continue
-            new = _mask(item, secrets)
-            if new is not item:
-                items[i], changed = new, True
-        if not changed:
-            return value
-        return items if isinstance(value, list) else type(value)(items)
+        return _mask_sequence(value, secrets)
     return value
+
+
+def _mask_model(value: BaseModel, secrets: list[str]) -> BaseModel:
+    changes = {}
+    for name in type(value).model_fields:
+        item = getattr(value, name)
+        new = _mask(item, secrets)
+        if new is not item:
+            changes[name] = new
+    return value.model_copy(update=changes) if changes else value
+
+
+def _mask_sequence(value: list[Any] | tuple[Any, ...], secrets: list[str]) -> Any:
+    """A list or tuple with its secrets masked; the same object when nothing changed."""
+    if value and _numbers_only(value):
+        return value
+    items = list(value)
+    changed = False
+    for i, item in enumerate(items):
+        if type(item) in _ATOM_TYPES:
+            continue
+        new = _mask(item, secrets)
+        if new is not item:
+            items[i], changed = new, True
+    if not changed:
+        return value
+    return items if isinstance(value, list) else type(value)(items)
 
 
 def _numbers_only(items: list[Any] | tuple[Any, ...]) -> bool:

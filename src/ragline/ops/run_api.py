@@ -26,12 +26,18 @@ from ragline.ops.local_server import ServerState
 Hook = Callable[[Any, Any, Any], None]
 
 
+def _to_stderr(line: str) -> None:
+    """What the local server's start says, for the person at the shell (stdout is the run's)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def local_server() -> ServerState:
     """The local server of this Prefect home (started if needed), its URL exported."""
     from ragline.ops.local_server import ensure_server, prefect_home
     from ragline.ops.run_records import register
 
-    server = ensure_server(announce=lambda line: print(line, file=sys.stderr, flush=True))
+    server = ensure_server(announce=_to_stderr)
     # At once, before Prefect's import: a live run keeps the server from stopping idle.
     register(prefect_home(), server.url)
     os.environ["PREFECT_API_URL"] = server.url  # for Prefect's settings, and child processes

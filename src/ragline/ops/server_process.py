@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -69,6 +70,12 @@ class Activity:
         return 0.0 if self.open else time.monotonic() - self.last
 
 
+def _log(line: str) -> None:
+    """A line in the server's log file (its stdout, opened by whoever started it)."""
+    sys.stdout.write(f"ragline: {line}\n")
+    sys.stdout.flush()
+
+
 def _watch(
     server: Any,
     activity: Activity,
@@ -102,12 +109,12 @@ def _watch(
         try:
             sweep(home, state.url, headers=headers)
         except Exception as exc:  # a sweep failing must not stop the server; the next one retries
-            print(f"ragline: marking crashed runs failed: {exc!r}", flush=True)
+            _log(f"marking crashed runs failed: {exc!r}")
         if idle_timeout and activity.idle_for() >= idle_timeout:
             if live_runs(home, state.url):
                 activity.last = time.monotonic()
                 continue
-            print(f"ragline: idle for {idle_timeout:g} s, stopping", flush=True)
+            _log(f"idle for {idle_timeout:g} s, stopping")
             server.should_exit = True
 
 

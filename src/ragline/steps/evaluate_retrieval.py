@@ -27,8 +27,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ragline.documents import RetrievedChunk
 from ragline.errors import ErrorCategory, StepError
-from ragline.steps.base import StepConfig, step
-from ragline.steps.context import StepContext
+from ragline.sdk.context import StepContext
+from ragline.sdk.step import StepConfig, step
 from ragline.steps.retrieve import RetrieveConfig
 
 Mode = Literal["vector", "fulltext", "hybrid"]
