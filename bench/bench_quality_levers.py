@@ -70,7 +70,7 @@ def main() -> int:
     )
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dataset", default="scifact-train")
+    parser.add_argument("--dataset", default="msmarco", help="as given to bench_quality")
     parser.add_argument("--docs", type=int, default=0)
     parser.add_argument(
         "--state", default=str(Path(tempfile.gettempdir()) / "ragline-bench-quality")
