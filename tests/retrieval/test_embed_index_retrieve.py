@@ -53,7 +53,7 @@ CHUNKS: list[dict[str, Any]] = [
 
 
 # The fake server's vectors are equal only for equal texts, and these tests ask with a
-# chunk's own text: they embed the text alone (titles: tests/retrieval/test_fields.py).
+# chunk's own text: they embed the text alone (titles: tests/ingest/test_fields.py).
 
 
 @pytest.fixture(autouse=True)

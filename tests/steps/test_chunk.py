@@ -1,7 +1,7 @@
 """`chunk`: bad configs `ragline validate` refuses, and a run on a three-section document.
 
 Covered elsewhere, not repeated here: overlap/size on the config model itself and the
-splitting rules in detail (tests/retrieval/test_chunk.py), a size over the embedding
+splitting rules in detail (tests/chunking/test_chunking.py), a size over the embedding
 model's window (tests/data/invalid/chunk_over_model_window).
 """
 

@@ -2,7 +2,7 @@
 
 Covered elsewhere, not repeated here: chunks longer than the model's window
 (tests/data/invalid/chunk_over_model_window), remote embedders over HTTP and batching
-(tests/retrieval/test_embed_index_retrieve.py), titles (tests/retrieval/test_fields.py).
+(tests/retrieval/test_embed_index_retrieve.py), titles (tests/ingest/test_fields.py).
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ BAD: list[tuple[str, int, str, str]] = [
     (
         f"dataset: {TINY}\nretrieve: {{store: corpus}}\ngates: {{fulltext.ndcg@10: 0.5}}",
         3,
-        "gates.fulltext.ndcg@10",
+        "gates['fulltext.ndcg@10']",
         "gates mode 'fulltext', which is not scored (modes: hybrid)",
     ),
     (f"dataset: {TINY}\nretrieve: {{store: corpse}}", 2, "retrieve.store", "did you mean 'corpus'"),

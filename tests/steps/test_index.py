@@ -2,8 +2,8 @@
 LanceDB table in the test's folder.
 
 Covered elsewhere, not repeated here: edits, sync and the vector index threshold
-(tests/retrieval/test_store.py), partitioned writes (tests/compiler/test_partitioned_index.py),
-a table of another model (tests/retrieval/test_embedding_backend_mismatch.py).
+(tests/store/test_store.py), partitioned writes (tests/compiler/test_partitioned_index.py),
+a table of another model (tests/store/test_embedding_backend_mismatch.py).
 """
 
 from __future__ import annotations

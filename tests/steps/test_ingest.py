@@ -1,7 +1,7 @@
 """`ingest`: bad configs `ragline validate` refuses, and a run over a folder of two files.
 
 Covered elsewhere, not repeated here: every file format, skipped and over-limit files,
-roots and symlinks (tests/retrieval/test_ingest.py, tests/retrieval/test_fields.py).
+roots and symlinks (tests/ingest/test_ingest.py, tests/ingest/test_fields.py).
 """
 
 from __future__ import annotations

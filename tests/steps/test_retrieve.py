@@ -2,7 +2,7 @@
 with the query embedded by the real local MiniLM.
 
 Covered elsewhere, not repeated here: each mode and fusion, filters, min_score, an empty
-store (tests/retrieval/test_store.py, tests/retrieval/test_fulltext_fusion.py).
+store (tests/store/test_store.py, tests/store/test_fulltext_fusion.py).
 """
 
 from __future__ import annotations
