@@ -91,7 +91,7 @@ def main() -> int:
 
         os.environ["PREFECT_API_URL"] = ensure_server(announce=print).url
     from ragline.compiler.flow import compile_workflow
-    from ragline.evaluation.labelled import rank_documents
+    from ragline.evaluation.labelled import mean_scores, rank_documents
     from ragline.sdk.context import RunServices, StepContext
     from ragline.steps.retrieve import RetrieveConfig, retrieve
     from ragline.validation.workflow import load_workflow
@@ -145,12 +145,14 @@ def main() -> int:
     ctx = StepContext("retrieve", loaded.workflow, state, services=RunServices())
     retrieve(RetrieveConfig(query="warm-up", store="corpus", k=30), ctx)  # model load, table open
     same = 0
+    one_by_one: dict[str, list[str]] = {}
     began = time.perf_counter()
     for query_id in ids:
         found = retrieve(
             RetrieveConfig(query=labelled.queries[query_id], store="corpus", k=30), ctx
         )
         ranked = rank_documents((c.document_id for c in found), labelled.documents)
+        one_by_one[query_id] = ranked
         same += ranked[: result.k] == result.rankings["hybrid"][query_id][: result.k]
     baseline_s = (time.perf_counter() - began) / len(ids)
     hybrid_s = result.embed_seconds / n + 1 / result.modes["hybrid"].queries_per_second
@@ -167,6 +169,15 @@ def main() -> int:
         f"{baseline_s / hybrid_s:.2f}x (target: >= 10 queries/s on this machine)"
     )
     print(f"same top-{result.k} documents both ways: {same}/{len(ids)} queries")
+    both = {
+        "one retrieve per query": mean_scores(one_by_one, labelled.qrels, result.k),
+        "evaluate-retrieval": mean_scores(
+            {q: result.rankings["hybrid"][q] for q in ids}, labelled.qrels, result.k
+        ),
+    }
+    for way, figures in both.items():
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in figures.items())
+        print(f"  hybrid on those {len(ids)} queries, {way}: {shown}")
 
     # The step's embedding time includes loading the model (a run's first model call);
     # the same batches again, warm, show what a run that already has the model pays.
