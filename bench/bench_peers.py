@@ -374,6 +374,7 @@ def main() -> int:
             print(f"warm {name}: {rows[-1][2]} chunks in {rows[-1][3]:.1f} s", flush=True)
     finally:
         subprocess.run([RAGLINE, "server", "stop"], cwd=folder, env=env, capture_output=True)
+        shutil.rmtree(_HOME, ignore_errors=True)  # the results are in memory now
 
     print(f"\n{'':5} {'system':28} {'chunks':>6} {'seconds':>8} {'chunks/s':>9} {'load':>5}")
     rate = {}
@@ -403,7 +404,6 @@ def main() -> int:
     if stored:
         print_quality(stored, folder, ids, args.queries)
     print(f"load average at end: {load_at()}")
-    shutil.rmtree(_HOME, ignore_errors=True)
     return 0
 
 
