@@ -139,8 +139,9 @@ def main() -> int:
     from ragline.steps.chunk import ChunkConfig, chunk
     from ragline.steps.embed import EmbedConfig, embed
     from ragline.steps.evaluate_retrieval import EvaluateRetrievalConfig, evaluate_retrieval
-    from ragline.steps.index import IndexConfig, index, open_store
+    from ragline.steps.index import IndexConfig, index
     from ragline.steps.ingest import IngestConfig, ingest
+    from ragline.store.run_tables import open_store
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="msmarco", help="msmarco, scifact-train or a folder")

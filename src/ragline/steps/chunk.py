@@ -26,14 +26,10 @@ from ragline.chunking import (
     token_offsets,
 )
 from ragline.chunking import token_counter as make_token_counter
+from ragline.chunking.defaults import DEFAULT_OVERLAP, DEFAULT_SIZE
 from ragline.documents import Chunk, Document
 from ragline.sdk.context import StepContext
 from ragline.sdk.step import Ref, StepConfig, step
-
-# all-MiniLM-L6-v2 reads 256 word pieces, two of them [CLS] and [SEP]; 224 leaves
-# 30 for a title (90% of SciFact's titles are shorter), so title + chunk is embedded whole.
-DEFAULT_SIZE = 224
-DEFAULT_OVERLAP = 32
 
 
 class ChunkConfig(StepConfig):

@@ -31,7 +31,7 @@ def check_embed(
     raw: dict[str, Any], workflow: dict[str, Any], workflow_dir: Any
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """For `ragline validate`: the chunks fed to this step fit the model's window."""
-    from ragline.steps.chunk import DEFAULT_SIZE
+    from ragline.chunking.defaults import DEFAULT_SIZE
 
     model = raw.get("model")
     chunks = raw.get("chunks")

@@ -258,7 +258,7 @@ def _describe(outcome: ExpectationOutcome) -> str:
 def _check_labelled_ids(config: EvaluateConfig, ctx: StepContext) -> None:
     if config.store is None:
         return
-    from ragline.steps.index import open_store
+    from ragline.store.run_tables import open_store
 
     stored = open_store(ctx, config.store).existing_ids()
     absent = [i for i in config.relevant_ids if i not in stored]

@@ -272,7 +272,7 @@ def evaluate_retrieval(
     config: EvaluateRetrievalConfig, ctx: StepContext
 ) -> EvaluateRetrievalResult:
     """Load the set, embed its queries in batches, search each mode, score, publish, gate."""
-    from ragline.steps.index import open_store
+    from ragline.store.run_tables import open_store
 
     started = time.perf_counter()
     options = config.retrieve

@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field
 from ragline.documents import Chunk
 from ragline.sdk.context import StepContext
 from ragline.sdk.step import Ref, StepConfig, StoreAlias, step
+from ragline.store.run_tables import open_store
 
 if TYPE_CHECKING:
-    from ragline.store import ChunkTable
     from ragline.store.fragments import Staged
 
 
@@ -58,25 +58,6 @@ class IndexResult(BaseModel):
     unchanged: int
     fts_rebuilt: bool = False
     vector_index: bool = False
-
-
-def open_store(ctx: StepContext, alias: str) -> ChunkTable:
-    """The run's `ChunkTable` for a store alias (one connection per run)."""
-    from ragline.store import open_chunk_table
-
-    spec = ctx.store(alias)
-    uri = spec.uri if "://" in spec.uri else str(ctx.resolve_path(spec.uri))
-    return ctx.services.get_or_create(
-        ("ragline.store", uri, spec.table),
-        lambda: open_chunk_table(
-            uri,
-            spec.table,
-            alias=alias,
-            storage_options=spec.storage_options,
-            lock_dir=ctx.state_dir / "locks",
-            fulltext=spec.fulltext.model_dump(),
-        ),
-    )
 
 
 class StagedSlice(BaseModel):

@@ -19,7 +19,7 @@ from ragline.documents import RetrievedChunk
 from ragline.errors import ErrorCategory, StepError
 from ragline.sdk.context import StepContext
 from ragline.sdk.step import ModelAlias, StepConfig, StoreAlias, step
-from ragline.steps.index import open_store
+from ragline.store.run_tables import open_store
 
 # Each list handed to the fusion is this many times deeper than k (at least 50).
 HYBRID_DEPTH = 5
