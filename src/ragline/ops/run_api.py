@@ -19,9 +19,12 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ragline.ops.local_server import ServerState
+from ragline.ops.run_records import RunRecord
 
 Hook = Callable[[Any, Any, Any], None]
 
@@ -70,6 +73,28 @@ def api_for_runs(
     return url, local
 
 
+# `ragline test` starts flow runs from several threads.
+_RECORD_LOCK = threading.Lock()
+
+
+@dataclass
+class _RecordRun:
+    """Prefect's `on_running` hook that adds a flow run to this process's run record.
+
+    A picklable object, not a closure over a lock: Prefect ships the flow, hooks and
+    all, with every task it submits to a Dask worker (the hook runs only here).
+    """
+
+    home: Path
+    record: RunRecord
+
+    def __call__(self, _flow: Any, flow_run: Any, _state: Any) -> None:
+        from ragline.ops.run_records import add_flow_run
+
+        with _RECORD_LOCK:
+            add_flow_run(self.home, self.record, str(flow_run.id))
+
+
 @contextlib.contextmanager
 def recorded_runs(url: str, local: ServerState | None) -> Iterator[Hook]:
     """Prefect's settings for runs on `url`, and an `on_running` hook that records each flow
@@ -81,17 +106,12 @@ def recorded_runs(url: str, local: ServerState | None) -> Iterator[Hook]:
     """
     from ragline.ops.api import auth_header
     from ragline.ops.local_server import client_defaults, prefect_home
-    from ragline.ops.run_records import add_flow_run, register, sweep
+    from ragline.ops.run_records import register, sweep
 
     home = prefect_home()
     with contextlib.suppress(OSError):  # never block a run on marking older ones
         sweep(home, url, headers=auth_header())
-    record = register(home, url)
-    lock = threading.Lock()  # `ragline test` starts flow runs from several threads
-
-    def _ragline_record_run(_flow: Any, flow_run: Any, _state: Any) -> None:
-        with lock:
-            add_flow_run(home, record, str(flow_run.id))
+    record_run = _RecordRun(home, register(home, url))
 
     from prefect.settings import PREFECT_API_URL
     from prefect.settings.context import temporary_settings
@@ -99,7 +119,7 @@ def recorded_runs(url: str, local: ServerState | None) -> Iterator[Hook]:
     defaults: Any = client_defaults(local) if local is not None else None
     # The URL too: Prefect may have read its settings before the URL was exported.
     with temporary_settings(updates={PREFECT_API_URL: url}, set_defaults=defaults):
-        yield _ragline_record_run
+        yield record_run
 
 
 def forget_this_process() -> None:
