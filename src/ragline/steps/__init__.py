@@ -10,31 +10,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-_MOVED_TO_SDK = frozenset(
-    {
-        "AliasOf",
-        "ModelAlias",
-        "Ref",
-        "RunInfo",
-        "RunServices",
-        "StepConfig",
-        "StepContext",
-        "StepType",
-        "StoreAlias",
-        "TemplateSource",
-        "step",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_SDK:
+    import ragline.sdk
+
+    if name in ragline.sdk.__all__:
         warnings.warn(
             f"import {name} from ragline.sdk (ragline.steps holds the built-in steps)",
             DeprecationWarning,
             stacklevel=2,
         )
-        import ragline.sdk
-
         return getattr(ragline.sdk, name)
     raise AttributeError(f"module 'ragline.steps' has no attribute {name!r}")
