@@ -41,6 +41,9 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        # No warm process behind `ragline run` (tests/cli/test_warm_runs.py turns it on): each
+        # test's own folder and environment would start one of its own.
+        "RAGLINE_WARM": "0",
     }
 )
 

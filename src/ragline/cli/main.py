@@ -47,7 +47,7 @@ def _module_exists(name: str) -> bool:
     return importlib.util.find_spec(f"ragline.cli.{name}") is not None
 
 
-def _chosen(argv: Sequence[str]) -> str | None:
+def chosen_command(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line (the first word that is not an option)."""
     return next((arg for arg in argv if not arg.startswith("-")), None)
 
@@ -59,7 +59,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     put their imports (the workflow model, the spec loader, ...) in front of every command.
     With `argv` None every subcommand gets its arguments (for docs and tests).
     """
-    chosen = _chosen(argv) if argv is not None else None
+    chosen = chosen_command(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="ragline",
         description="Declarative YAML workflows for generative-AI pipelines, run as Prefect flows.",
@@ -99,6 +99,7 @@ def report_error(err: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `ragline` command in this process (`ragline.cli.entry` decides where)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)

@@ -71,8 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _stop() -> int:
+    from ragline.cli.warm.client import stop_all
     from ragline.ops.local_server import prefect_home, stop_server
 
+    for pid in stop_all(prefect_home()):  # they would start runs against a stopped server
+        print(f"stopped the warm ragline process (pid {pid}); a run it serves finishes first")
     state = stop_server()
     if state is None:
         print(f"no local Prefect server is running under {prefect_home()}")
