@@ -71,6 +71,40 @@ steps:
     with: {log: runs.log, failures: 9, category: business_logic, value: 1}
 """
 
+ASK = """\
+apiVersion: ragline/v1
+name: warm-ask
+inputs:
+  question: {type: string}
+models:
+  answer: [{model: local/extractive}]
+  embedder: [{model: local/all-MiniLM-L6-v2, backend: onnx-int8}]
+stores:
+  docs: {uri: .ragline/lancedb, table: docs}
+steps:
+  - {id: ingest, uses: ingest, with: {paths: ["notes/*.md"]}}
+  - {id: chunk, uses: chunk, with: {documents: "${{ steps.ingest.output }}", size: 60}}
+  - {id: embed, uses: embed, with: {chunks: "${{ steps.chunk.output }}", model: embedder}}
+  - {id: index, uses: index, with: {chunks: "${{ steps.embed.output }}", store: docs}}
+  - id: retrieve
+    uses: retrieve
+    needs: [index]
+    with: {query: "${{ inputs.question }}", store: docs, k: 2, model: embedder}
+  - id: prompt
+    uses: prompt
+    with:
+      template: answer.j2
+      vars: {question: "${{ inputs.question }}", contexts: "${{ steps.retrieve.output }}"}
+  - {id: generate, uses: generate, with: {model: answer, prompt: "${{ steps.prompt.output }}"}}
+outputs:
+  answer: "${{ steps.generate.output.text }}"
+"""
+
+NOTES = (
+    "# Stores\n\nLanceDB keeps the vectors in a folder next to the workflow file.\n\n"
+    "# Runs\n\nPrefect runs every step as a task and retries the ones that fail.\n"
+)
+
 SLEEPS = """\
 apiVersion: ragline/v1
 name: warm-sleeps
@@ -212,6 +246,28 @@ def test_exit_codes_and_messages_are_those_of_a_run_in_its_own_process(warm: War
         assert error_lines(served.stderr) == error_lines(alone.stderr)
         assert error_lines(served.stderr), served.stderr
     assert len(warm.served()) == len(cases)
+
+
+def test_a_model_workflow_is_served_and_exits_cleanly(warm: Warm) -> None:
+    """Embedding (ONNX Runtime) and an offline model (sentence-transformers, torch) in a
+    served run: both libraries were imported before the fork, and their native threads
+    exist only in the warm process; the child must still exit 0, not abort at exit."""
+    (warm.folder / "notes").mkdir()
+    (warm.folder / "notes" / "guide.md").write_text(NOTES)
+    (warm.folder / "answer.j2").write_text(
+        "{% for c in contexts %}{{ c.text }}\n{% endfor %}Question: {{ question }}"
+    )
+    (warm.folder / "ask.yaml").write_text(ASK)
+    first = warm.ragline("run", "ask.yaml", "-p", "question=Where are the vectors kept?")
+    assert first.returncode == 0, first.stderr
+    warm.wait_until_listening()
+    for question in ("Where does LanceDB keep vectors?", "What retries a failed step?"):
+        served = warm.ragline("run", "ask.yaml", "-p", f"question={question}")
+        assert served.returncode == 0, served.stderr
+        assert served.stdout.startswith("answer: ")
+    alone = warm.ragline("run", "ask.yaml", "-p", f"question={question}", RAGLINE_WARM="0")
+    assert served.stdout == alone.stdout
+    assert len(warm.served()) == 2
 
 
 def test_json_output_goes_to_the_callers_stdout(warm: Warm) -> None:

@@ -68,6 +68,22 @@ PRELOAD = (
     "ragline.steps.evaluate_retrieval",
 )
 
+# The model layer, imported after the rest: LiteLLM (configured by ragline first: with its
+# local cost map it starts no thread), the local providers, and the libraries they run
+# models with (sentence-transformers with torch, ONNX Runtime). Modules only: no model is
+# loaded here (a loaded model owns thread pools a fork must not copy).
+PRELOAD_MODELS = (
+    "ragline.llm.service",
+    "ragline.llm.router",
+    "ragline.llm.providers.local",
+    "ragline.llm.providers.extractive",
+    "ragline.llm.providers.onnx_minilm",
+    "ragline.llm.providers.minilm",
+    "onnxruntime",
+    "tokenizers",
+    "sentence_transformers",
+)
+
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -92,9 +108,16 @@ def unexpected_threads() -> list[str]:
     ]
 
 
-def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
+def preload(modules: tuple[str, ...] = PRELOAD + PRELOAD_MODELS) -> list[str]:
     """Import what a run would; the modules that failed to import (with why)."""
     failed = []
+    if set(modules) & set(PRELOAD_MODELS):
+        try:
+            from ragline.llm._litellm import litellm
+
+            litellm()  # ragline's offline defaults before `import litellm`, as a run does
+        except Exception as exc:
+            failed.append(f"litellm ({type(exc).__name__}: {exc})")
     for name in modules:
         try:
             importlib.import_module(name)
@@ -408,7 +431,44 @@ def main(argv: list[str] | None = None) -> None:
     log(f"starting for key {args.key} in {os.getcwd()}")
     child = serve(args.key)
     if child is not None:
-        sys.exit(child.run())  # the caller's command, then a normal interpreter exit
+        _exit_as_a_process_would(_run_child(child))
+
+
+def _run_child(child: ChildRun) -> int:
+    """The child's exit code, as the interpreter would make it of how `run` ended."""
+    try:
+        return child.run()
+    except SystemExit as exc:  # argparse's usage errors, sys.exit in a plugin
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        return 1
+
+
+def _exit_as_a_process_would(code: int) -> None:
+    """End a child as the interpreter ends a process, without C++ static destructors.
+
+    Threads joined, atexit handlers run (Prefect's last logs, LiteLLM, weakref finalizers),
+    output flushed; then `os._exit`, as multiprocessing ends its forked children. The
+    libraries imported before the fork own native threads that exist only in the warm
+    process: their destructors would join them here and abort the child
+    (`std::system_error: Invalid argument`, exit code 134, after a successful run).
+    """
+    import atexit
+
+    # What Py_Finalize does first: the threading module's exit hooks (a ThreadPoolExecutor
+    # tells its idle workers to stop), then a join of every non-daemon thread.
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 # Started as `python -c` with the caller's sys.path set first (see client.start).
