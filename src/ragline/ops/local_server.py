@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,8 +59,9 @@ def quiet_prefect() -> None:
         os.environ.setdefault(key, value)
 
 
-def prefect_home() -> Path:
-    raw = os.environ.get("PREFECT_HOME") or "~/.prefect"
+def prefect_home(env: Mapping[str, str] | None = None) -> Path:
+    """PREFECT_HOME of `env` (default: this process's environment)."""
+    raw = (os.environ if env is None else env).get("PREFECT_HOME") or "~/.prefect"
     return Path(raw).expanduser()
 
 

@@ -39,7 +39,9 @@ def enabled(env: Mapping[str, str]) -> bool:
 
 
 def _home(env: Mapping[str, str]) -> Path:
-    return Path(env.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    from ragline.ops.local_server import prefect_home
+
+    return prefect_home(env)
 
 
 def _key(env: Mapping[str, str]) -> str:
@@ -206,17 +208,4 @@ def start(env: Mapping[str, str]) -> None:
 
 def stop_all(home: Path) -> list[int]:
     """Ask every warm process of this Prefect home to stop (running runs finish first)."""
-    from ragline.ops.local_server import alive
-
-    stopped = []
-    for path in wire.folder(home).glob("*.json"):
-        try:
-            state = json.loads(path.read_text())
-            pid, started = int(state["pid"]), state.get("pid_started")
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if alive(pid, started):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-                stopped.append(pid)
-    return stopped
+    return wire.stop_warm_processes(home)

@@ -341,20 +341,8 @@ class WarmServer:
 
 def _drain_others(home: Path, key: str) -> None:
     """One warm process per Prefect home: ask the others (other keys) to stop."""
-    from ragline.ops.local_server import alive
-
-    for path in wire.folder(home).glob("*.json"):
-        if path.stem == key:
-            continue
-        try:
-            state = json.loads(path.read_text())
-            pid, started = int(state["pid"]), state.get("pid_started")
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if alive(pid, started):
-            log(f"draining the warm process of another environment (pid {pid})")
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
+    for pid in wire.stop_warm_processes(home, keep=key):
+        log(f"draining the warm process of another environment (pid {pid})")
 
 
 def _listen(path: Path) -> socket.socket:

@@ -15,8 +15,10 @@ peer's uid as well.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import struct
 from pathlib import Path
@@ -72,6 +74,27 @@ def log_path(home: Path) -> Path:
 def usable(path: Path) -> bool:
     """A Unix socket can be bound at `path` (its length fits sun_path)."""
     return len(os.fsencode(path)) <= MAX_SOCKET_PATH
+
+
+def stop_warm_processes(home: Path, *, keep: str | None = None) -> list[int]:
+    """SIGTERM every live warm process of this Prefect home (but `keep`'s): each stops
+    taking runs and exits once the runs it serves end. The pids signalled."""
+    from ragline.ops.local_server import alive
+
+    stopped = []
+    for path in folder(home).glob("*.json"):
+        if path.stem == keep:
+            continue
+        try:
+            state = json.loads(path.read_text())
+            pid, started = int(state["pid"]), state.get("pid_started")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if alive(pid, started):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(pid)
+    return stopped
 
 
 def send_request(sock: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
