@@ -13,7 +13,6 @@ With threads the results are in the driver's process anyway: read as they are.
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +98,7 @@ def outcome_of_state(state: Any, *, full: bool, result: Any) -> Outcome:
     if state.is_completed():
         value: StepResult = result()
         length = len(value.output) if isinstance(value.output, list) else None
-        kept = value if full else dataclasses.replace(value, output=None)
+        kept = value if full else value.summary()
         return Outcome(state.name, True, state.message, kept, None, length)
     error: BaseException | None = None
     try:
