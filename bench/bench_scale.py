@@ -369,8 +369,8 @@ def main() -> None:
     from ragline.testing.prefect_server import free_port, local_prefect_server
 
     print(
-        "NOTE: measured on a shared 2-core machine loaded by other engineers' tests; "
-        f"2 workers is the most that can mean anything here. Ratios are within one run. "
+        f"NOTE: {os.cpu_count()} cores here: 2 workers is the most that can mean anything on 2. "
+        "Ratios are within one run. "
         f"Load average (1/5/15 min) at the start: {load()}; backend {args.backend}."
     )
     docs = corpus(args.docs)

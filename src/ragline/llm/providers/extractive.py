@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ragline.llm.providers.minilm import embedding_model
+from ragline.llm.providers.minilm import ENCODE_BATCH, embedding_model
 from ragline.llm.providers.parsing import Context, parse_prompt
 
 NO_ANSWER = "The provided contexts do not contain an answer to this question."
@@ -54,6 +54,7 @@ def answer(
         normalize_embeddings=True,
         convert_to_numpy=True,
         show_progress_bar=False,
+        batch_size=ENCODE_BATCH["torch"],
     )
     scores = vectors[1:] @ vectors[0]
     ranked = sorted(range(len(candidates)), key=lambda i: float(scores[i]), reverse=True)
