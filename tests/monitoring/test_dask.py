@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ragline.compiler.flow import compile_workflow
 from ragline.sdk.registry import Registry
 from ragline.validation.workflow import load_workflow
@@ -100,3 +102,38 @@ def test_a_dask_run_with_one_worker_still_completes_every_step(
 ) -> None:
     _, outputs = run_on(tmp_path / "one", registry, "execution: {task_runner: dask, workers: 1}\n")
     assert outputs["sides"] == ["left", "right"]
+
+
+def _worker_settings(address: str) -> set[tuple[Any, ...]]:
+    """What every worker computes with: the quiet settings and its malloc and thread variables."""
+    import dask
+    from distributed import Client
+
+    from ragline.compiler.dask import QUIET_WORKERS
+
+    def settings() -> tuple[Any, ...]:
+        configured = [dask.config.get(k) for k in QUIET_WORKERS if "environ" not in k]
+        variables = [os.environ.get(v) for v in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")]
+        return (*configured, *variables)
+
+    with Client(address, set_as_default=False) as client:
+        return set(client.run(settings).values())
+
+
+@pytest.mark.integration
+def test_the_workers_ragline_starts_keep_mallocs_own_thresholds_and_do_not_profile(
+    tmp_path: Path,
+) -> None:
+    """Dask's nanny would set MALLOC_TRIM_THRESHOLD_ (every model activation mapped and
+    unmapped again) and its profiler samples a worker's stack every 10 ms under the
+    GIL: the workers ragline starts, and the test clusters, run without either."""
+    from ragline.compiler.dask import dask_task_runner
+    from ragline.spec.model import Execution
+    from ragline.testing.dask_cluster import local_dask_cluster
+
+    quiet = (False, "1s", "2s", None, "1")
+    runner = dask_task_runner(Execution(task_runner="dask", workers=1))
+    with runner.cluster_class(**runner.cluster_kwargs) as cluster:
+        assert _worker_settings(cluster.scheduler_address) == {quiet}
+    with local_dask_cluster(tmp_path / "cluster", workers=1) as started:
+        assert _worker_settings(started.address) == {quiet}

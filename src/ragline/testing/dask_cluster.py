@@ -66,11 +66,14 @@ def local_dask_cluster(
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
 ) -> Iterator[LocalDaskCluster]:
-    """`dask scheduler` plus `workers` single-threaded `dask worker` processes on 127.0.0.1."""
+    """`dask scheduler` plus `workers` single-threaded `dask worker` processes on 127.0.0.1,
+    with the settings ragline gives the workers it starts (`compiler.dask.QUIET_WORKERS`)."""
+    from ragline.compiler.dask import quiet_workers_env
+
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    child_env = {**os.environ, **(env or {})}
+    child_env = {**quiet_workers_env(), **os.environ, **(env or {})}
     scheduler_log = open(log_dir / "scheduler.log", "w")  # noqa: SIM115 (closed below)
     scheduler = subprocess.Popen(
         [
