@@ -47,6 +47,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ragline.llm.providers.minilm import ENCODE_BATCH
+
 _HOME = Path(tempfile.mkdtemp(prefix="ragline-bench-peers-"))
 os.environ.pop("PREFECT_API_URL", None)  # the local server of this bench's own Prefect home
 os.environ["PREFECT_HOME"] = str(_HOME / "prefect")
@@ -68,7 +70,7 @@ BATCH = 64  # texts per model call of ragline's embed step
 # Texts per forward pass, the same for every system: ragline's local model computes in
 # passes of minilm.ENCODE_BATCH[backend] whatever the step's batch_size (the fastest
 # size on CPU, bench_encode_batch); Haystack and the raw model get torch's.
-COMPUTE_BATCH = 8
+COMPUTE_BATCH = ENCODE_BATCH["torch"]
 CHUNK_TOKENS = 224  # the most MiniLM reads (254 word pieces) less room for a title
 HAYSTACK_WORDS = 165  # ~224 MiniLM tokens of English prose
 K = 10

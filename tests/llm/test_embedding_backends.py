@@ -170,5 +170,5 @@ def test_two_processes_exporting_at_once_make_one_good_export(tmp_path: Path) ->
     os.environ[onnx_minilm.CACHE_ENV] = str(tmp_path)  # the fixture restores it
     encoder = onnx_minilm.OnnxEncoder("onnx")
     assert str(encoder.folder) in folders
-    vectors = encoder.encode(PASSAGES)
+    vectors = encoder.encode(PASSAGES, batch_size=4)
     assert ((vectors * minilm.embed_array(PASSAGES, "torch")).sum(axis=1) > 0.9999).all()

@@ -199,7 +199,7 @@ class OnnxEncoder:
             str(self.folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, texts: list[str], batch_size: int = 4) -> Any:  # minilm.ENCODE_BATCH
+    def encode(self, texts: list[str], batch_size: int) -> Any:
         import numpy as np
 
         out = np.zeros((len(texts), 384), dtype=np.float32)
