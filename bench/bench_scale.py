@@ -16,8 +16,12 @@ The driver's peak memory is measured in a fresh driver process per corpus size (
 subprocess of this one running one flow against the same 2-worker cluster), so one
 size's peak does not hide the other's.
 
+`--timeline` prints, for each run, each worker's tasks in order: which step slice,
+when its inputs arrived from another worker and when it computed (Dask's task stream,
+named from Prefect's task runs), and how long each worker sat idle.
+
 Run: .venv/bin/python -m bench.bench_scale [--docs 2000] [--large 8000] [--parts 8]
-     [--backend torch|onnx|onnx-int8] [--skip-throughput] [--skip-memory]
+     [--backend torch|onnx|onnx-int8] [--skip-throughput] [--skip-memory] [--timeline]
 """
 
 from __future__ import annotations
@@ -108,7 +112,7 @@ def project(
     return path
 
 
-def run(path: Path) -> tuple[float, dict[str, Any]]:
+def run(path: Path, timeline: str | None = None) -> tuple[float, dict[str, Any]]:
     from ragline.compiler.flow import compile_workflow
     from ragline.sdk.registry import default_registry
     from ragline.validation.workflow import load_workflow
@@ -120,9 +124,108 @@ def run(path: Path) -> tuple[float, dict[str, Any]]:
         records.update({r.step_id: r for r in recs})
 
     flow = compile_workflow(load_workflow(path, registry), registry, on_finish=on_finish)
-    started = time.perf_counter()
-    flow()
-    return time.perf_counter() - started, records
+    if timeline is None:
+        started = time.perf_counter()
+        flow()
+        return time.perf_counter() - started, records
+    from distributed import Client, get_task_stream
+
+    with Client(timeline, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+        with get_task_stream(client=client) as stream:
+            before = cpu_by_process()
+            started = time.perf_counter()
+            state: Any = flow(return_state=True)
+            seconds = time.perf_counter() - started
+            after = cpu_by_process()
+        print_timeline(stream.data, task_names(state.state_details.flow_run_id))
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    print(
+        "  CPU seconds during the run: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
+    )
+    return seconds, records
+
+
+def cpu_by_process() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process and each process under it,
+    by what it is: the driver, the Prefect server, the scheduler, each nanny and worker."""
+    import psutil  # type: ignore[import-untyped]
+
+    me = psutil.Process()
+    out = {"driver": sum(me.cpu_times()[:2])}
+    for child in me.children(recursive=True):
+        try:
+            line = " ".join(child.cmdline())
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        if "dask_scheduler" in line:
+            name = "scheduler"
+        elif "dask_worker" in line:
+            name = f"nanny {child.pid}"
+        elif "multiprocessing" in line or "spawn" in line:
+            name = f"worker {child.pid}"
+        elif "prefect" in line or "uvicorn" in line:
+            name = f"prefect server {child.pid}"
+        else:
+            name = f"{line[:40]} {child.pid}"
+        out[name] = sum(times[:2])
+    return out
+
+
+def task_names(flow_run_id: Any) -> list[tuple[float, float, str]]:
+    """(start, end, name) of a flow run's task runs, from Prefect's API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+        )
+    return [
+        (r.start_time.timestamp(), r.end_time.timestamp(), r.name)
+        for r in runs
+        if r.start_time is not None and r.end_time is not None
+    ]
+
+
+def print_timeline(stream: list[dict[str, Any]], names: list[tuple[float, float, str]]) -> None:
+    """Each worker's tasks in order, seconds from the first task's start: inputs fetched
+    from another worker (`in`), computing (`run`), idle before it (`idle`)."""
+    if not stream:
+        print("  timeline: no tasks recorded")
+        return
+    t0 = min(s["start"] for t in stream for s in t["startstops"])
+    end = max(s["stop"] for t in stream for s in t["startstops"])
+
+    def name_of(start: float, stop: float) -> str:  # the task run inside this Dask task
+        inside = [n for a, b, n in names if a >= start - 0.05 and b <= stop + 0.05]
+        return inside[0] if len(inside) == 1 else "?"
+
+    for worker in sorted({t["worker"] for t in stream}):
+        mine = sorted(
+            (t for t in stream if t["worker"] == worker),
+            key=lambda t: min(s["start"] for s in t["startstops"]),
+        )
+        free_at, idle, cells = t0, 0.0, []
+        for t in mine:
+            spans = {s["action"]: (s["start"], s["stop"]) for s in t["startstops"]}
+            a, b = spans.get("compute", (0.0, 0.0))
+            first = min(s["start"] for s in t["startstops"])
+            idle += max(0.0, first - free_at)
+            cell = f"{name_of(a, b)} run {a - t0:.1f}-{b - t0:.1f}"
+            if "transfer" in spans:
+                ta, tb = spans["transfer"]
+                cell += f" (in {tb - ta:.2f} s)"
+            cells.append(cell)
+            free_at = max(free_at, b)
+        idle += end - free_at
+        print(f"  {worker}: idle {idle:.1f} s of {end - t0:.1f} s")
+        for cell in cells:
+            print(f"    {cell}")
 
 
 def ndcg10(store: Path, docs: list[dict[str, str]]) -> tuple[float, list[str]]:
@@ -169,7 +272,7 @@ def worker_threads(address: str) -> dict[str, Any]:
             f"torch {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
         )
 
-    with Client(address, set_as_default=False) as client:
+    with Client(address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
         return dict(client.run(probe))
 
 
@@ -304,7 +407,7 @@ def throughput(args: argparse.Namespace, docs: list[dict[str, str]], work: Path)
             t_many, _ = run(many)
             path = project(work / f"w{workers}", docs, cluster.address, args.parts, args.backend)
             started_load = load()
-            seconds, records = run(path)
+            seconds, records = run(path, cluster.address if args.timeline else None)
             quality, ids = ndcg10(work / f"w{workers}" / "lancedb", docs)
             results[workers] = {
                 "seconds": seconds,
@@ -355,6 +458,7 @@ def main() -> None:
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--timeline", action="store_true")
     parser.add_argument("--driver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)

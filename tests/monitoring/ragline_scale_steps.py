@@ -1,6 +1,6 @@
 """A slow stand-in for `embed`, loaded through RAGLINE_PLUGINS by the scale-out tests:
 each slice notes its worker's pid before it sleeps, so a test can kill that worker, and
-its first chunk's id when it is done."""
+its first chunk's id when it is done (and both together in `where`, when given)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class SlowVectorsConfig(StepConfig):
     started: str = "started.log"
     finished: str = "finished.log"
     delay: float = 0.0
+    where: str | None = None
 
 
 @step("slow-vectors", config=SlowVectorsConfig, cache=False, partition="chunks")
@@ -28,6 +29,9 @@ def slow_vectors(config: SlowVectorsConfig, ctx: StepContext) -> list[Chunk]:
     the chunks with 8-dimensional vectors."""
     with ctx.resolve_path(config.started).open("a") as f:
         f.write(f"{os.getpid()}\n")
+    if config.where is not None:
+        with ctx.resolve_path(config.where).open("a") as f:
+            f.write(f"{config.chunks[0].id if config.chunks else '-'} {os.getpid()}\n")
     time.sleep(config.delay)
     with ctx.resolve_path(config.finished).open("a") as f:
         f.write(f"{config.chunks[0].id if config.chunks else '-'}\n")

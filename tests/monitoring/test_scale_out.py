@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ragline.compiler.flow import compile_workflow
+from ragline.compiler.partitions import Part
 from ragline.sdk.registry import Registry, discover
 from ragline.store import open_chunk_table
 from ragline.testing.dask_cluster import LocalDaskCluster, local_dask_cluster
@@ -46,7 +47,7 @@ WORKFLOW = """\
         uses: slow-vectors
         partition: {{count: 4}}
         retries: 2
-        with: {{chunks: "${{{{ steps.chunk.output }}}}", delay: {delay}}}
+        with: {{chunks: "${{{{ steps.chunk.output }}}}", delay: {delay}, where: where.log}}
       - id: index
         uses: index
         partition: {{count: {parts}}}
@@ -107,6 +108,25 @@ def test_a_partitioned_ingestion_on_the_cluster_stores_every_chunk_once(
     assert sorted(_stored_ids(store)) == expected
     assert first["index"].added == len(expected)
     assert (again["index"].added, again["index"].deleted) == (0, 0)  # a rerun writes nothing
+
+
+def test_the_slices_spread_over_the_workers_in_blocks_without_stealing_their_inputs(
+    tmp_path: Path, cluster: LocalDaskCluster, scale_registry: Registry, prefect: str
+) -> None:
+    from distributed import Client
+
+    folder = tmp_path / "p"
+    path = _project(folder, tmp_path / "lancedb", cluster.address, delay=1, parts=4)
+
+    chunks = _run(path, scale_registry)["chunks"]
+
+    with Client(cluster.address, set_as_default=False) as client:
+        pids = client.run(os.getpid)
+    workers = [pids[address] for address in sorted(pids)]
+    ran_on = dict(line.split() for line in (folder / "where.log").read_text().splitlines())
+    firsts = [chunks[Part(i, 4).bounds(len(chunks))[0]].id for i in range(4)]
+    # Slice i of 4 on worker i * 2 // 4: the first two on one worker, the last two on the other.
+    assert [int(ran_on[first]) for first in firsts] == [workers[0]] * 2 + [workers[1]] * 2
 
 
 def test_a_worker_killed_mid_run_leaves_every_row_exactly_once(

@@ -19,6 +19,7 @@ from prefect.context import FlowRunContext
 
 from ragline.compiler.cache_keys import seed
 from ragline.compiler.outcomes import Outcome, outcome
+from ragline.compiler.placement import Placement
 from ragline.compiler.plan import PlannedStep, plan, references
 from ragline.compiler.records import StepRecord, StepResult
 from ragline.compiler.run_context import compiled_context
@@ -83,6 +84,7 @@ def compile_workflow(
         start_run_monitoring(workflow, run_id)
         register_workflow_secrets(workflow)
         futures: dict[str, Any] = {}
+        placement = Placement.of(flow_ctx.task_runner if flow_ctx else None)
         try:
             for p in steps:
                 spec = p.spec
@@ -93,6 +95,7 @@ def compile_workflow(
                     p,
                     futures,
                     commits.get(spec.id),
+                    placement,
                     inputs=inputs,
                     seed=seed(ctx, p, step_type, inputs),
                     run_id=run_id,

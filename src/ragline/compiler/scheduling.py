@@ -23,6 +23,7 @@ from ragline.compiler.partitions import (
     part_count,
     partition_of,
 )
+from ragline.compiler.placement import Placement
 from ragline.compiler.plan import PlannedStep, references
 from ragline.compiler.records import StepResult
 from ragline.compiler.run_context import RunContext
@@ -40,12 +41,14 @@ def submit_step(
     p: PlannedStep,
     futures: dict[str, Any],
     commit: Task[..., StepResult] | None = None,
+    placement: Placement | None = None,
     **arguments: Any,
 ) -> Any:
     """Submit a step as one task, or as one task per partition of its list input.
 
     A step type that stages its slices (`index`) gets one more task after them,
-    `commit`, whose result is the step's output.
+    `commit`, whose result is the step's output. On a Dask cluster each slice
+    prefers its block's worker (`placement`).
     """
     spec = p.spec
     step_type = ctx.registry.get(spec.uses)
@@ -61,7 +64,8 @@ def submit_step(
         if source is not None and share.upstream is not None:
             given[source] = [handover(futures[source].parts[j], workflow) for j in share.upstream]
         named = task.with_options(task_run_name=f"{spec.id}[{share.part.index}]")
-        submitted.append(named.submit(upstream=given, part=share.part, **arguments))
+        with (placement or Placement()).near(share.part):
+            submitted.append(named.submit(upstream=given, part=share.part, **arguments))
     parts = PartitionedFuture(submitted)
     if commit is None:
         return parts
