@@ -201,9 +201,10 @@ def print_timeline(stream: list[dict[str, Any]], names: list[tuple[float, float,
     t0 = min(s["start"] for t in stream for s in t["startstops"])
     end = max(s["stop"] for t in stream for s in t["startstops"])
 
-    def name_of(start: float, stop: float) -> str:  # the task run inside this Dask task
-        inside = [n for a, b, n in names if a >= start - 0.05 and b <= stop + 0.05]
-        return inside[0] if len(inside) == 1 else "?"
+    def name_of(start: float, stop: float) -> str:
+        """The task run inside this Dask task (a summary of a result has none: `-`)."""
+        inside = [(abs(b - stop), n) for a, b, n in names if a >= start - 0.05 and b <= stop + 0.05]
+        return min(inside)[1] if inside else "-"
 
     for worker in sorted({t["worker"] for t in stream}):
         mine = sorted(

@@ -222,3 +222,28 @@ def test_doctor_checks_that_the_cluster_answers_and_its_workers_can_run_the_step
     result = cli("doctor", str(bad), env=plugin_env)
     assert result.returncode == 1
     assert f"the Dask scheduler at {gone} does not answer" in result.stdout
+
+
+def test_doctor_warns_when_the_workers_keep_dasks_malloc_trim_threshold(
+    tmp_path: Path, cli: Any, plugin_env: dict[str, str], prefect: str
+) -> None:
+    dask_default = {
+        "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': 65536}"
+    }
+    with local_dask_cluster(
+        tmp_path / "dask-default", workers=1, env={**TEST_STEPS, **dask_default}
+    ) as trimmed:
+        path = _workflow(
+            tmp_path / "w",
+            PARALLEL,
+            f"execution: {{task_runner: dask, address: '{trimmed.address}'}}\n",
+        )
+        result = cli("doctor", str(path), env=plugin_env)
+
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning, not a failure
+    assert "1 of them set MALLOC_TRIM_THRESHOLD_ (Dask's default)" in result.stdout
+    assert (
+        "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON=\"{'MALLOC_TRIM_THRESHOLD_': None}\""
+        in result.stdout
+    )
+    assert "Traceback" not in result.stderr
