@@ -155,9 +155,12 @@ class Warm:
 
     def served(self) -> list[int]:
         """The pids of the runs warm processes of this home forked, from their log."""
+        return [int(pid) for pid in re.findall(r"as pid (\d+)", self.log())]
+
+    def log(self) -> str:
+        """What the warm processes of this home wrote (shown when an assertion fails)."""
         log = wire.log_path(self.home)
-        text = log.read_text() if log.exists() else ""
-        return [int(pid) for pid in re.findall(r"as pid (\d+)", text)]
+        return log.read_text() if log.exists() else ""
 
     def processes(self) -> list[tuple[int, str | None, str]]:
         """(pid, start time, key) of each warm process that wrote its state."""
@@ -214,7 +217,7 @@ def test_the_first_run_starts_a_warm_process_that_serves_the_next(warm: Warm) ->
 
     second = warm.probe()
     third = warm.probe()
-    assert warm.served() == [int(second["pid"]), int(third["pid"])]
+    assert warm.served() == [int(second["pid"]), int(third["pid"])], warm.log()
     assert second["version"] == third["version"] == first["version"] == "1"
     assert len(warm.processes()) == 1
 
@@ -267,7 +270,7 @@ def test_a_model_workflow_is_served_and_exits_cleanly(warm: Warm) -> None:
         assert served.stdout.startswith("answer: ")
     alone = warm.ragline("run", "ask.yaml", "-p", f"question={question}", RAGLINE_WARM="0")
     assert served.stdout == alone.stdout
-    assert len(warm.served()) == 2
+    assert len(warm.served()) == 2, f"{warm.log()}\n{served.stderr}"
 
 
 def test_json_output_goes_to_the_callers_stdout(warm: Warm) -> None:
