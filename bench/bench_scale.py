@@ -116,6 +116,7 @@ def run(path: Path, timeline: str | None = None) -> tuple[float, dict[str, Any]]
     from prefect.settings.context import temporary_settings
 
     from ragline.compiler.flow import compile_workflow
+    from ragline.ops.local_server import LOCAL_CLIENT_DEFAULTS
     from ragline.sdk.registry import default_registry
     from ragline.validation.workflow import load_workflow
 
@@ -126,18 +127,11 @@ def run(path: Path, timeline: str | None = None) -> tuple[float, dict[str, Any]]
         records.update({r.step_id: r for r in recs})
 
     flow = compile_workflow(load_workflow(path, registry), registry, on_finish=on_finish)
-    with temporary_settings(set_defaults=LOCAL_SERVER_CLIENT):
+    # The client settings `ragline run` gives a run on its local server: above all no
+    # flow-run heartbeat, whose thread Prefect joins at the end of the run while it sleeps
+    # in one-second steps (every run here ended 0 to 1 s late, at a whole second plus 0.1).
+    with temporary_settings(set_defaults=dict(LOCAL_CLIENT_DEFAULTS)):
         return timed(flow, records, timeline)
-
-
-# The client settings `ragline run` gives a run on its local server (`client_defaults`):
-# above all no flow-run heartbeat, whose thread Prefect joins at the end of the run while
-# it sleeps in one-second steps: with it every run here ended 0 to 1 s late (each wall
-# time came out at a whole second plus 0.1), a fixed cost the same for 1 and 2 workers.
-LOCAL_SERVER_CLIENT: dict[str, Any] = {
-    "flows.heartbeat_frequency": None,
-    "client.server_version_check_enabled": False,
-}
 
 
 def timed(flow: Any, records: dict[str, Any], timeline: str | None) -> tuple[float, dict[str, Any]]:

@@ -31,11 +31,12 @@ class Placement:
 
     @classmethod
     def of(cls, task_runner: Any) -> Placement:
-        """The workers of a Dask task runner's cluster; none (no preference) for threads."""
-        client = getattr(task_runner, "client", None) if _is_dask(task_runner) else None
+        """The workers of a Dask task runner's cluster; none (no preference) for threads,
+        which have no Dask client."""
+        client = getattr(task_runner, "client", None)
         if client is None:
             return cls()
-        return cls(client.scheduler_info(n_workers=-1).get("workers", {}))
+        return cls(client.scheduler_info().get("workers", {}))
 
     def worker_for(self, part: Part) -> str | None:
         if not self.workers:
@@ -53,7 +54,3 @@ class Placement:
 
         with annotate(workers=[worker], allow_other_workers=True):
             yield
-
-
-def _is_dask(task_runner: Any) -> bool:
-    return type(task_runner).__module__.startswith("prefect_dask")

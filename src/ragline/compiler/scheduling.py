@@ -58,13 +58,14 @@ def submit_step(
     if partition is None:
         return task.submit(upstream=upstream, **arguments)
     source, slices = shares(ctx, p, partition, futures, arguments["inputs"])
+    placement = placement or Placement()
     submitted = []
     for share in slices:
         given = dict(upstream)
         if source is not None and share.upstream is not None:
             given[source] = [handover(futures[source].parts[j], workflow) for j in share.upstream]
         named = task.with_options(task_run_name=f"{spec.id}[{share.part.index}]")
-        with (placement or Placement()).near(share.part):
+        with placement.near(share.part):
             submitted.append(named.submit(upstream=given, part=share.part, **arguments))
     parts = PartitionedFuture(submitted)
     if commit is None:

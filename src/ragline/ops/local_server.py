@@ -105,6 +105,13 @@ class ServerState:
         return f"{self.url} (pid {self.pid}, Prefect {self.prefect_version}{idle})"
 
 
+# The part of `client_defaults` that holds for every local server (see there).
+LOCAL_CLIENT_DEFAULTS: dict[str, object] = {
+    "flows.heartbeat_frequency": None,
+    "client.server_version_check_enabled": False,
+}
+
+
 def client_defaults(state: ServerState) -> dict[str, object]:
     """Prefect settings (as defaults: a value the user set still wins) for a run on the local
     server, which ragline has just checked (`problem_with`) and which records crashed runs
@@ -116,10 +123,7 @@ def client_defaults(state: ServerState) -> dict[str, object]:
     - no second version handshake (`/api/admin/version`): `problem_with` just did it;
     - no CSRF token request when the server does not enforce CSRF.
     """
-    defaults: dict[str, object] = {
-        "flows.heartbeat_frequency": None,
-        "client.server_version_check_enabled": False,
-    }
+    defaults = dict(LOCAL_CLIENT_DEFAULTS)
     if state.csrf_protection is False:
         defaults["client.csrf_support_enabled"] = False
     return defaults
