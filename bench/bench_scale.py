@@ -8,6 +8,9 @@ printed: the per-partition overhead (scheduling, service start, commit) measured
 here, from which the cost at 100 workers is projected (docs/scaling-out.md), and the
 driver's peak memory for two corpus sizes.
 
+The runs report to the local Prefect server `ragline run` starts when PREFECT_API_URL is
+not set (`ragline.ops.local_server`), under a temporary Prefect home.
+
 The machine running this has 2 cores and is shared: 2 workers is the most that can
 mean anything, and the ratio is only meaningful because both runs are measured in
 the same process, one after the other.
@@ -116,7 +119,7 @@ def run(path: Path, timeline: str | None = None) -> tuple[float, dict[str, Any]]
     from prefect.settings.context import temporary_settings
 
     from ragline.compiler.flow import compile_workflow
-    from ragline.ops.local_server import LOCAL_CLIENT_DEFAULTS
+    from ragline.ops.local_server import client_defaults, prefect_home, read_state
     from ragline.sdk.registry import default_registry
     from ragline.validation.workflow import load_workflow
 
@@ -130,7 +133,9 @@ def run(path: Path, timeline: str | None = None) -> tuple[float, dict[str, Any]]
     # The client settings `ragline run` gives a run on its local server: above all no
     # flow-run heartbeat, whose thread Prefect joins at the end of the run while it sleeps
     # in one-second steps (every run here ended 0 to 1 s late, at a whole second plus 0.1).
-    with temporary_settings(set_defaults=dict(LOCAL_CLIENT_DEFAULTS)):
+    state = read_state(prefect_home())
+    assert state is not None, "the benchmark's local server is gone"
+    with temporary_settings(set_defaults=client_defaults(state)):
         return timed(flow, records, timeline)
 
 
@@ -162,9 +167,15 @@ def cpu_by_process() -> dict[str, float]:
     by what it is: the driver, the Prefect server, the scheduler, each nanny and worker."""
     import psutil  # type: ignore[import-untyped]
 
+    from ragline.ops.local_server import prefect_home, read_state
+
     me = psutil.Process()
     out = {"driver": sum(me.cpu_times()[:2])}
-    for child in me.children(recursive=True):
+    server = read_state(prefect_home())  # its own session: not a child of this process
+    children = me.children(recursive=True)
+    if server is not None:
+        children.append(psutil.Process(server.pid))
+    for child in children:
         try:
             line = " ".join(child.cmdline())
             times = child.cpu_times()
@@ -176,7 +187,7 @@ def cpu_by_process() -> dict[str, float]:
             name = f"nanny {child.pid}"
         elif "multiprocessing" in line or "spawn" in line:
             name = f"worker {child.pid}"
-        elif "prefect" in line or "uvicorn" in line:
+        elif "prefect" in line or "uvicorn" in line or "server_process" in line:
             name = f"prefect server {child.pid}"
         else:
             name = f"{line[:40]} {child.pid}"
@@ -484,8 +495,8 @@ def main() -> None:
         as_driver(args)
         return
 
+    from ragline.ops.local_server import ensure_server, stop_server
     from ragline.testing.dask_cluster import local_dask_cluster
-    from ragline.testing.prefect_server import free_port, local_prefect_server
 
     print(
         f"NOTE: {os.cpu_count()} cores here: 2 workers is the most that can mean anything on 2. "
@@ -494,9 +505,10 @@ def main() -> None:
     )
     docs = corpus(args.docs)
     work = _HOME / "work"
-    port = free_port()
-    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"  # workers inherit it
-    with local_prefect_server(_HOME / "prefect", port=port, timeout=240):
+    # The server `ragline run` starts and reuses when PREFECT_API_URL is not set.
+    server = ensure_server(Path(os.environ["PREFECT_HOME"]), announce=lambda _: None)
+    os.environ["PREFECT_API_URL"] = server.url  # workers and the driver subprocess inherit it
+    try:
         if not args.skip_throughput:
             throughput(args, docs, work)
         if args.skip_memory:
@@ -509,6 +521,8 @@ def main() -> None:
                     f"({r['peak_before_run_mb']:.0f} MB after its imports, before the run; "
                     f"{r['rows']} rows in {r['seconds']:.1f} s; load {load()})"
                 )
+    finally:
+        stop_server(Path(os.environ["PREFECT_HOME"]))
 
 
 if __name__ == "__main__":

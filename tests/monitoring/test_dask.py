@@ -125,13 +125,14 @@ def test_the_workers_ragline_starts_keep_mallocs_own_thresholds_and_do_not_profi
     tmp_path: Path,
 ) -> None:
     """Dask's nanny would set MALLOC_TRIM_THRESHOLD_ (every model activation mapped and
-    unmapped again) and its profiler samples a worker's stack every 10 ms under the
-    GIL: the workers ragline starts, and the test clusters, run without either."""
+    unmapped again), its profiler samples a worker's stack every 10 ms under the GIL,
+    and every process wakes every 20 ms to time its own event loop: the workers ragline
+    starts, and the test clusters, run without any of it."""
     from ragline.compiler.dask import dask_task_runner
     from ragline.spec.model import Execution
     from ragline.testing.dask_cluster import local_dask_cluster
 
-    quiet = (False, "1s", "2s", None, "1")
+    quiet = (False, "1s", "2s", "200ms", None, "1")
     runner = dask_task_runner(Execution(task_runner="dask", workers=1))
     with runner.cluster_class(**runner.cluster_kwargs) as cluster:
         assert _worker_settings(cluster.scheduler_address) == {quiet}
