@@ -30,6 +30,7 @@ RAGLINE = str(Path(sys.executable).parent / "ragline")
 
 PROBE = """\
 import os
+import sys
 from pydantic import BaseModel
 from ragline.sdk import StepConfig, StepContext, step
 
@@ -47,6 +48,8 @@ class Probe(BaseModel):
 
 @step("probe", config=ProbeConfig)
 def probe(config: ProbeConfig, ctx: StepContext) -> Probe:
+    if config.marker == "extend-sys-path":  # as onnxruntime's quantizer does when it loads
+        sys.path.append(os.path.join(os.path.dirname(os.__file__), "json"))
     return Probe(pid=os.getpid(), version=VERSION)
 """
 
@@ -220,6 +223,19 @@ def test_the_first_run_starts_a_warm_process_that_serves_the_next(warm: Warm) ->
     assert warm.served() == [int(second["pid"]), int(third["pid"])], warm.log()
     assert second["version"] == third["version"] == first["version"] == "1"
     assert len(warm.processes()) == 1
+
+
+def test_a_run_that_extends_sys_path_still_starts_the_process_the_next_run_uses(
+    warm: Warm,
+) -> None:
+    """A run may add to its own `sys.path` (onnxruntime's quantizer does, the first time a
+    machine exports the int8 model): the warm process it starts afterwards is keyed by the
+    path the command started with, which is the one the next command has."""
+    first = warm.ragline("run", "probe.yaml", "-p", "marker=extend-sys-path")
+    assert first.returncode == 0, first.stderr
+    warm.wait_until_listening()
+    served = warm.probe()
+    assert [int(served["pid"])] == warm.served(), warm.log()
 
 
 def test_a_plugin_edited_between_runs_is_read_fresh(warm: Warm) -> None:

@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ragline.cli.warm import client
 
     env = dict(os.environ)  # as the shell gave it, before this process sets anything
+    path = list(sys.path)  # and the import path, before the run adds to it
     if not client.enabled(env):
         return run_here(argv)
     code = client.serve_warm(argv, env)
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_here(argv)
     finally:
-        client.start(env)
+        client.start(env, path)
 
 
 if __name__ == "__main__":

@@ -44,10 +44,10 @@ def _home(env: Mapping[str, str]) -> Path:
     return prefect_home(env)
 
 
-def _key(env: Mapping[str, str]) -> str:
+def _key(env: Mapping[str, str], path: Sequence[str] | None = None) -> str:
     from ragline.cli.warm.identity import warm_key
 
-    return warm_key(env, os.getcwd(), sys.path)
+    return warm_key(env, os.getcwd(), sys.path if path is None else path)
 
 
 def _starting(home: Path, key: str) -> bool:
@@ -181,12 +181,17 @@ def _lost(pid: int) -> int:
     return 1
 
 
-def start(env: Mapping[str, str]) -> None:
-    """Start this key's warm process in the background, unless one already runs."""
+def start(env: Mapping[str, str], path: Sequence[str]) -> None:
+    """Start this key's warm process in the background, unless one already runs.
+
+    `path` is `sys.path` as the command started: the run that just ended here may have
+    added to it (onnxruntime's quantizer appends its own folder when it loads), and a
+    process keyed by that path would never serve the next command, which starts without.
+    """
     from ragline.cli.warm.process import BOOTSTRAP
 
     home = _home(env)
-    key = _key(env)
+    key = _key(env, path)
     if not wire.usable(wire.socket_path(home, key)) or _starting(home, key):
         return
     folder = wire.folder(home)
@@ -197,7 +202,7 @@ def start(env: Mapping[str, str]) -> None:
         return
     with log:
         subprocess.Popen(
-            [sys.executable, "-c", BOOTSTRAP, json.dumps(sys.path), "--key", key],
+            [sys.executable, "-c", BOOTSTRAP, json.dumps(list(path)), "--key", key],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
