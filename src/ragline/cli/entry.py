@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = list(sys.path)  # and the import path, before the run adds to it
     if not client.enabled(env):
         return run_here(argv)
-    code = client.serve_warm(argv, env)
+    code = client.serve_warm(argv, env, path)
     if code is not None:
         return code
     try:

@@ -105,13 +105,6 @@ class ServerState:
         return f"{self.url} (pid {self.pid}, Prefect {self.prefect_version}{idle})"
 
 
-# The part of `client_defaults` that holds for every local server (see there).
-LOCAL_CLIENT_DEFAULTS: dict[str, object] = {
-    "flows.heartbeat_frequency": None,
-    "client.server_version_check_enabled": False,
-}
-
-
 def client_defaults(state: ServerState) -> dict[str, object]:
     """Prefect settings (as defaults: a value the user set still wins) for a run on the local
     server, which ragline has just checked (`problem_with`) and which records crashed runs
@@ -123,7 +116,10 @@ def client_defaults(state: ServerState) -> dict[str, object]:
     - no second version handshake (`/api/admin/version`): `problem_with` just did it;
     - no CSRF token request when the server does not enforce CSRF.
     """
-    defaults = dict(LOCAL_CLIENT_DEFAULTS)
+    defaults: dict[str, object] = {
+        "flows.heartbeat_frequency": None,
+        "client.server_version_check_enabled": False,
+    }
     if state.csrf_protection is False:
         defaults["client.csrf_support_enabled"] = False
     return defaults

@@ -44,10 +44,10 @@ def _home(env: Mapping[str, str]) -> Path:
     return prefect_home(env)
 
 
-def _key(env: Mapping[str, str], path: Sequence[str] | None = None) -> str:
+def _key(env: Mapping[str, str], path: Sequence[str]) -> str:
     from ragline.cli.warm.identity import warm_key
 
-    return warm_key(env, os.getcwd(), sys.path if path is None else path)
+    return warm_key(env, os.getcwd(), path)
 
 
 def _starting(home: Path, key: str) -> bool:
@@ -87,11 +87,11 @@ def _connect(home: Path, key: str) -> socket.socket | None:
         time.sleep(0.05)
 
 
-def serve_warm(argv: Sequence[str], env: Mapping[str, str]) -> int | None:
+def serve_warm(argv: Sequence[str], env: Mapping[str, str], path: Sequence[str]) -> int | None:
     """Run `ragline <argv>` in this key's warm process; its exit code, or None when no warm
     process could take it (the caller then runs the command itself)."""
     home = _home(env)
-    key = _key(env)
+    key = _key(env, path)
     sock = _connect(home, key)
     if sock is None:
         return None
